@@ -1,0 +1,89 @@
+"""Configuration, read from the environment in one place.
+
+`src/clauses` never looks anything up in Airflow: the DAG passes the warehouse URL it got from the
+`clauses_warehouse` connection, and the command line reads the environment variables below.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SQL_DIR = PROJECT_ROOT / "sql"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+RULES_DIR = PROJECT_ROOT / "rules"
+TIMEZONE = "Europe/Paris"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not allow a run (for instance no pseudonymisation key)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs to know about its environment."""
+
+    data_dir: Path
+    warehouse_url: str
+    pseudonym_key: bytes
+    quarantine_retention_days: int = 90
+
+    @property
+    def landing_dir(self) -> Path:
+        return self.data_dir / "landing"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        return self.data_dir / "quarantine"
+
+    @property
+    def extracts_dir(self) -> Path:
+        return self.data_dir / "extracts"
+
+
+def default_warehouse_url(data_dir: Path) -> str:
+    return f"sqlite:///{(data_dir / 'warehouse.sqlite').resolve()}"
+
+
+def _demo_key(data_dir: Path) -> bytes:
+    """A key generated once for the demo, kept beside the data it protects."""
+    path = data_dir / ".demo_pseudonym_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_hex(32))
+        log.warning("CLAUSES_DEMO=1: generated a demo pseudonymisation key in %s", path)
+    return path.read_text().strip().encode()
+
+
+def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Settings from the environment.
+
+    CLAUSES_DATA_DIR (default ./data), CLAUSES_WAREHOUSE_URL (default a SQLite file in the data
+    folder; `warehouse_url` wins when given, as the DAG does with its Airflow connection),
+    CLAUSES_PSEUDONYM_KEY (required unless CLAUSES_DEMO=1, which generates a local one),
+    CLAUSES_QUARANTINE_RETENTION_DAYS (default 90).
+    """
+    env = dict(os.environ) if env is None else env
+    data_dir = Path(env.get("CLAUSES_DATA_DIR") or "data").resolve()
+    url = warehouse_url or env.get("CLAUSES_WAREHOUSE_URL") or default_warehouse_url(data_dir)
+    key_text = env.get("CLAUSES_PSEUDONYM_KEY", "")
+    if key_text:
+        key = key_text.encode()
+    elif env.get("CLAUSES_DEMO") == "1":
+        key = _demo_key(data_dir)
+    else:
+        raise ConfigurationError(
+            "CLAUSES_PSEUDONYM_KEY is not set: participant ids cannot be pseudonymised. "
+            "Set it (a long random secret, kept outside the repository), or CLAUSES_DEMO=1 "
+            "for a local demonstration."
+        )
+    retention = int(env.get("CLAUSES_QUARANTINE_RETENTION_DAYS", "90"))
+    return Settings(data_dir, url, key, retention)

@@ -1,0 +1,106 @@
+"""French texts of a failed rule: what was measured, what was expected, and why it matters.
+
+Written for the DREETS agent who signs the payment: readable without the data contract.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+LEVEL_LABELS = {"blocking": "bloquant", "warning": "avertissement"}
+NARROW_NBSP = "\u202f"
+
+
+def french_number(value: float | int | None, decimals: int = 2) -> str:
+    """'1 234,50' (narrow no-break space as thousands separator, decimal comma, half up)."""
+    if value is None:
+        return ""
+    quantum = Decimal(1).scaleb(-decimals)
+    number = Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)
+    text = f"{number:,.{decimals}f}"
+    return text.replace(",", NARROW_NBSP).replace(".", ",")
+
+
+def euros(value: float | None) -> str:
+    return f"{french_number(value)} €" if value is not None else ""
+
+
+def french_date(value: date | str | None) -> str:
+    if value is None:
+        return ""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return day.strftime("%d/%m/%Y")
+
+
+def describe(rule_id: str, r: dict[str, Any]) -> tuple[str, str, str]:
+    """(Mesuré, Attendu, Explication) of a failed rule, from its mart_rule_results row."""
+    m, e, m2, e2 = r["measured_num"], r["expected_num"], r["measured_num2"], r["expected_num2"]
+    md, ed = r["measured_date"], r["expected_date"]
+    if rule_id == "R01":
+        return (
+            euros(m),
+            f"≤ {euros(e)}",
+            f"La subvention de l'État ({euros(m)}) dépasse {french_number(m2, 0)} % du coût "
+            f"total ({euros(e)}). La subvention éligible est plafonnée à ce montant.",
+        )
+    if rule_id == "R02":
+        return (
+            euros(m),
+            f"≥ {euros(e - e2)}",
+            f"Subvention de l'État et cofinancements ({euros(m)}) ne couvrent pas le coût total "
+            f"de l'action ({euros(e)}) : le plan de financement est incomplet.",
+        )
+    if rule_id == "R03":
+        return (
+            f"{french_number(m)} ETP",
+            f"≥ {french_number(e)} ETP",
+            f"Le poste conventionné ({french_number(m)} ETP) est inférieur au minimum de "
+            f"{french_number(e)} ETP par volet : la convention ne peut pas être soldée.",
+        )
+    if rule_id == "R04":
+        measured = french_date(md) if md else "aucune date de recrutement"
+        return (
+            measured,
+            f"recrutement au plus tard le {french_date(ed)}",
+            "Le poste n'a pas été pourvu pendant la convention (date de recrutement absente ou "
+            "postérieure à la date de fin) : aucun solde ne peut être versé.",
+        )
+    if rule_id == "R05":
+        measured = f"reçu le {french_date(md)}" if md else "non reçu"
+        return (
+            measured,
+            f"reçu au plus tard le {french_date(ed)}",
+            "Le bilan intermédiaire n'a pas été reçu dans les 7 mois suivant le début de la "
+            "convention. À relancer auprès du porteur.",
+        )
+    if rule_id == "R06":
+        return (
+            "non reçu",
+            f"bilan annuel reçu (convention terminée le {french_date(ed)})",
+            "La convention est terminée mais son bilan annuel n'a pas été reçu : le solde est "
+            "suspendu jusqu'à sa réception.",
+        )
+    if rule_id == "R07":
+        return (
+            f"déclaré : {french_number(m)} h, {french_number(m2, 0)} bénéficiaires",
+            f"détail : {french_number(e)} h, {french_number(e2, 0)} bénéficiaires (écart ≤ 5 %)",
+            "Le bilan annuel déclare des heures ou des bénéficiaires qui s'écartent de plus de "
+            "5 % du détail mensuel transmis. À vérifier avec le porteur avant paiement.",
+        )
+    if rule_id == "R08":
+        return (
+            f"{french_number(m * 100 if m is not None else None, 1)} %",
+            f"≥ {french_number(e * 100, 0)} %",
+            "Les objectifs conventionnés par ETP sont atteints en moyenne à moins de "
+            f"{french_number(e * 100, 0)} % : à examiner avant de libérer le solde.",
+        )
+    if rule_id == "R09":
+        return (
+            euros(m),
+            f"≥ {euros(e)}",
+            "Les financements préexistants de la structure ont baissé par rapport au millésime "
+            "précédent (principe de non-substitution).",
+        )
+    raise ValueError(f"unknown rule {rule_id}")

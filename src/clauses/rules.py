@@ -1,0 +1,114 @@
+"""Versioned compliance rules per millésime (contract §6), read from `rules/*.toml`.
+
+`rules/default.toml` holds the contract's defaults; `rules/<millésime>.toml` overrides any part
+for one campaign year. The parameters are written to `ref_rules` and `ref_rule_levels`, which the
+SQL of `sql/` joins by millésime.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from clauses.config import RULES_DIR
+
+RULE_IDS = ("R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09")
+LEVELS = ("blocking", "warning")
+
+
+@dataclass(frozen=True)
+class Rules:
+    version: str
+    rate_default_bp: int
+    rate_local_authority_bp: int
+    funding_gap_tolerance_cents: int
+    min_etp: float
+    interim_report_months: int
+    annual_report_tolerance: float
+    attainment_threshold: float
+    levels: dict[str, str]
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        merged[key] = _merge(base[key], value) if isinstance(value, dict) and key in base else value
+    return merged
+
+
+def _basis_points(value: Any) -> int:
+    return int((Decimal(str(value)) * 10000).to_integral_value())
+
+
+def rules_for(millesime: int, rules_dir: Path = RULES_DIR) -> Rules:
+    """The rules of a millésime: the defaults overridden by `<millésime>.toml` when present."""
+    data = tomllib.loads((rules_dir / "default.toml").read_text(encoding="utf-8"))
+    specific = rules_dir / f"{millesime}.toml"
+    if specific.exists():
+        data = _merge(data, tomllib.loads(specific.read_text(encoding="utf-8")))
+    levels = {rule: data["levels"][rule] for rule in RULE_IDS}
+    bad = {rule: level for rule, level in levels.items() if level not in LEVELS}
+    if bad:
+        raise ValueError(f"unknown rule levels in {rules_dir}: {bad}")
+    return Rules(
+        version=str(data["version"]),
+        rate_default_bp=_basis_points(data["amounts"]["rate_default"]),
+        rate_local_authority_bp=_basis_points(data["amounts"]["rate_local_authority"]),
+        funding_gap_tolerance_cents=_basis_points(data["amounts"]["funding_gap_tolerance"]) // 100,
+        min_etp=float(data["thresholds"]["min_etp"]),
+        interim_report_months=int(data["thresholds"]["interim_report_months"]),
+        annual_report_tolerance=float(data["thresholds"]["annual_report_tolerance"]),
+        attainment_threshold=float(data["thresholds"]["attainment_threshold"]),
+        levels=levels,
+    )
+
+
+def refresh_rule_tables(connection: Connection, rules_dir: Path = RULES_DIR) -> dict[int, str]:
+    """Write the rules of every millésime present in the warehouse; returns millésime → version."""
+    millesimes = [
+        row[0]
+        for row in connection.execute(
+            sa.text("SELECT DISTINCT millesime FROM stg_conventions WHERE millesime IS NOT NULL")
+        )
+    ]
+    connection.execute(sa.text("DELETE FROM ref_rule_levels"))
+    connection.execute(sa.text("DELETE FROM ref_rules"))
+    versions: dict[int, str] = {}
+    for millesime in sorted(millesimes):
+        rules = rules_for(millesime, rules_dir)
+        versions[millesime] = rules.version
+        connection.execute(
+            sa.text(
+                "INSERT INTO ref_rules (millesime, rules_version, rate_default_bp, "
+                "rate_local_authority_bp, min_etp, funding_gap_tolerance_cents, "
+                "interim_report_months, annual_report_tolerance, attainment_threshold) VALUES "
+                "(:millesime, :version, :rate_default_bp, :rate_local_authority_bp, :min_etp, "
+                ":funding_gap_tolerance_cents, :interim_report_months, "
+                ":annual_report_tolerance, :attainment_threshold)"
+            ),
+            {
+                "millesime": millesime,
+                "version": rules.version,
+                "rate_default_bp": rules.rate_default_bp,
+                "rate_local_authority_bp": rules.rate_local_authority_bp,
+                "min_etp": rules.min_etp,
+                "funding_gap_tolerance_cents": rules.funding_gap_tolerance_cents,
+                "interim_report_months": rules.interim_report_months,
+                "annual_report_tolerance": rules.annual_report_tolerance,
+                "attainment_threshold": rules.attainment_threshold,
+            },
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO ref_rule_levels (millesime, rule_id, level) "
+                "VALUES (:millesime, :rule_id, :level)"
+            ),
+            [{"millesime": millesime, "rule_id": r, "level": lv} for r, lv in rules.levels.items()],
+        )
+    return versions

@@ -1,0 +1,124 @@
+"""The one way to open, migrate and write the warehouse (SQLite embedded, PostgreSQL in production)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.engine import Connection, Engine
+
+from clauses.config import SQL_DIR
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def make_engine(url: str) -> Engine:
+    """An Engine for `url`; SQLite gets WAL, a busy timeout and foreign keys."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 60})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+            # PostgreSQL's "C" collation orders by code point; give SQLite the same name, so
+            # that the tie-break on file names (contract §4) is one SQL text for both.
+            dbapi_connection.create_collation("C", _codepoint_order)
+
+        return engine
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _codepoint_order(left: str, right: str) -> int:
+    return (left > right) - (left < right)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the latest Alembic revision (idempotent)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def sql_statements(name: str) -> list[sa.TextClause]:
+    """The statements of `sql/<name>.sql`, split on lines ending with ';'.
+
+    Whole-line comments are dropped first: a `:name` inside a comment would otherwise be taken
+    for a bind parameter.
+    """
+    text = (SQL_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("--")]
+    statements, current = [], []
+    for line in lines:
+        current.append(line)
+        if line.rstrip().endswith(";"):
+            statements.append("\n".join(current))
+            current = []
+    statements.append("\n".join(current))
+    return [sa.text(s) for s in statements if s.strip()]
+
+
+def bulk_insert(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """Insert rows inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
+    if connection.dialect.name == "postgresql":
+        return _copy_rows(connection, table, columns, rows)
+    statement = sa.text(
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # names come from the contract, not input
+        f"VALUES ({', '.join(':' + c for c in columns)})"
+    )
+    count, batch = 0, []
+    for row in rows:
+        batch.append(dict(zip(columns, row, strict=True)))
+        if len(batch) >= 5000:
+            connection.execute(statement, batch)
+            count += len(batch)
+            batch = []
+    if batch:
+        connection.execute(statement, batch)
+        count += len(batch)
+    return count
+
+
+def _copy_rows(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    raw = connection.connection.driver_connection
+    count = 0
+    with raw.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                count += 1
+    return count
+
+
+def insert_mappings(connection: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert a few dict rows (registry, results) portably."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    statement = sa.text(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+    )
+    connection.execute(statement, list(rows))
+
+
