@@ -42,8 +42,8 @@ def describe(rule_id: str, r: dict[str, Any]) -> tuple[str, str, str]:
         return (
             euros(m),
             f"≤ {euros(e)}",
-            f"La subvention de l'État ({euros(m)}) dépasse {french_number(m2, 0)} % du coût "
-            f"total ({euros(e)}). La subvention éligible est plafonnée à ce montant.",
+            f"La subvention de l'État ({euros(m)}) dépasse le plafond de {french_number(m2, 0)} % "
+            f"du coût total, soit {euros(e)}. La subvention éligible est ramenée à ce plafond.",
         )
     if rule_id == "R02":
         return (

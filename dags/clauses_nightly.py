@@ -1,0 +1,86 @@
+"""The nightly consolidation: receive, validate and load, compute, publish (see doc_md)."""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+from clauses_airflow import TIMEZONE, dag_defaults, is_live, run_date, task_settings
+
+DOC = """
+### clauses_nightly
+
+Every night (01:30, Europe/Paris) the pipeline consolidates, as of the logical date D, what the
+18 regions dropped in `landing/<region>/<D>/`:
+
+1. **receive_and_load**: lists the landing zone as of D (the scheduled run first moves loose
+   files into today's folder; a backfill never does), reads and validates each new file with its
+   Great Expectations suite, quarantines broken files with a French report, loads the others.
+   Regions are isolated: a failure in one is recorded and the others go on.
+2. **compute_indicators**: figures, rules R01-R09 and decisions as of D (set-based SQL).
+3. **write_extracts**: each region's compliance extract and the national one, published
+   atomically under `extracts/<region>/<D>/`.
+4. **check_regions**: fails the run, after every extract is written, if a region failed.
+
+Manual runs: Params `date` (D, default the logical date) and `regions` (default all).
+Backfill: `airflow backfill create --dag-id clauses_nightly --from-date ... --to-date ...`.
+"""
+
+
+@dag(
+    dag_id="clauses_nightly",
+    schedule=CronDataIntervalTimetable("30 1 * * *", timezone=TIMEZONE),
+    doc_md=DOC,
+    params={
+        "date": Param(None, type=["null", "string"], format="date",
+                      description="D, the date the figures are computed as of (AAAA-MM-JJ)"),
+        "regions": Param([], type="array", description="region codes; empty: all 18"),
+    },
+    **dag_defaults(),
+)
+def clauses_nightly() -> None:
+    @task
+    def receive_and_load() -> dict:
+        from clauses import pipeline
+
+        context = get_current_context()
+        settings = task_settings()
+        regions = set(context["params"].get("regions") or []) or None
+        report = pipeline.receive_and_load(
+            settings, pipeline.prepare_warehouse(settings), run_date(context), live=is_live(context),
+            run_id=context["run_id"], regions=regions,
+        )
+        return {"as_of": report.as_of, "failed_regions": report.failed_regions(),
+                "files": sum(int(r["received"]) for r in report.regions.values())}
+
+    @task
+    def compute_indicators(received: dict) -> dict:
+        from datetime import date
+
+        from clauses.compute import compute_as_of
+        from clauses.warehouse import make_engine
+
+        decisions = compute_as_of(make_engine(task_settings().warehouse_url),
+                                  date.fromisoformat(received["as_of"]))
+        return {**received, "decisions": decisions}
+
+    @task
+    def write_extracts(computed: dict) -> dict:
+        from datetime import date
+
+        from clauses.publish import publish_extracts
+        from clauses.warehouse import make_engine
+
+        settings = task_settings()
+        published = publish_extracts(make_engine(settings.warehouse_url), settings.extracts_dir,
+                                     date.fromisoformat(computed["as_of"]))
+        return {**computed, "extracts": len(published)}
+
+    @task
+    def check_regions(published: dict) -> None:
+        if published["failed_regions"]:
+            raise RuntimeError(f"regions failed: {', '.join(published['failed_regions'])}")
+
+    check_regions(write_extracts(compute_indicators(receive_and_load())))
+
+
+clauses_nightly()

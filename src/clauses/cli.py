@@ -1,0 +1,134 @@
+"""The `clauses` command line: the pipeline's steps by hand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+from clauses.config import ConfigurationError, load_settings
+
+log = logging.getLogger("clauses")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date AAAA-MM-JJ: {text}") from error
+
+
+def _regions(text: str) -> set[str]:
+    return {r.strip().zfill(2) for r in text.split(",") if r.strip()}
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from clauses.generate import generate_sample
+
+    settings_dir = Path(args.landing) if args.landing else _settings(demo_ok=True).landing_dir
+    summary = generate_sample(settings_dir, scale=args.scale, seed=args.seed, defects=args.defects)
+    print(json.dumps({k: v for k, v in vars(summary).items() if k != "defects"},
+                     ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from clauses.checking import check_files
+
+    return check_files([Path(p) for p in args.files], region=args.region)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from clauses.pipeline import run_date
+
+    report = run_date(_settings(), args.date, regions=args.regions, live=args.live or None)
+    _print_report(report)
+    return 1 if report.failed_regions() else 0
+
+
+def cmd_rebuild(args: argparse.Namespace) -> int:
+    from clauses.pipeline import run_date
+
+    settings = _settings()
+    day, failed = args.start, 0
+    while day <= args.end:
+        report = run_date(settings, day, regions=args.regions, live=False)
+        failed += bool(report.failed_regions())
+        log.info("rebuilt %s: %s", day, report.decisions)
+        day += timedelta(days=1)
+    return 1 if failed else 0
+
+
+def _print_report(report) -> None:  # type: ignore[no-untyped-def]
+    print(f"Run {report.run_id} as of {report.as_of} ({'live' if report.live else 'backfill'})")
+    print(f"{'region':<8}{'received':>9}{'loaded':>8}{'quarant.':>9}{'refused':>8}{'rows':>9}")
+    for region, s in sorted(report.regions.items()):
+        print(f"{region:<8}{s['received']:>9}{s['loaded']:>8}{s['quarantined']:>9}"
+              f"{s['refused']:>8}{s['rows_loaded']:>9}" + (f"  ERROR {s['error']}" if s["error"] else ""))
+    print("Decisions:", ", ".join(f"{k}: {v}" for k, v in sorted(report.decisions.items())))
+    for path, reason in report.outside:
+        print(f"refused in landing/: {path}: {reason}")
+    if report.extracts:
+        root = Path(next(iter(report.extracts.values()))).parent.parent
+        print(f"Extracts: {root}/<region>/{report.as_of}/ ({len(report.extracts)} folders)")
+
+
+def _settings(demo_ok: bool = False):  # type: ignore[no-untyped-def]
+    try:
+        return load_settings()
+    except ConfigurationError as error:
+        log.error("%s", error)
+        raise SystemExit(2) from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clauses",
+        description="Consolidation of the social-insertion-clause facilitators' activity and "
+        "balance-payment decisions (PNAD). Configuration: CLAUSES_DATA_DIR, "
+        "CLAUSES_WAREHOUSE_URL, CLAUSES_PSEUDONYM_KEY (or CLAUSES_DEMO=1).",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("generate", help="write a deterministic sample national dataset")
+    p.add_argument("--scale", type=float, default=1.0, help="1 = a national year (default)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--defects", action="store_true", help="add bad files of known kinds")
+    p.add_argument("--landing", help="landing folder (default: <data>/landing)")
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("validate", help="check files as the pipeline would, before sending them")
+    p.add_argument("files", nargs="+")
+    p.add_argument("--region", help="region code the files will be dropped in (for registers)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("run", help="one nightly run as of a date")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--regions", type=_regions, help="comma-separated region codes")
+    p.add_argument("--live", action="store_true",
+                   help="move loose files into the date's folder (default: only when the date is today)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("rebuild", help="recompute every date of a range (a backfill by hand)")
+    p.add_argument("--from", dest="start", type=_date, required=True)
+    p.add_argument("--to", dest="end", type=_date, required=True)
+    p.add_argument("--regions", type=_regions)
+    p.set_defaults(func=cmd_rebuild)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

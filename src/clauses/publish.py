@@ -1,0 +1,238 @@
+"""The compliance extracts of contract §7, built from the mart tables of one date.
+
+Each region gets `extracts/<R>/<D>/` (workbook, four CSV, manifest) holding only its own strands
+and files; the nation gets `extracts/national/<D>/`. Each folder is published atomically by
+`clauses.extracts.write_extract`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from clauses.contract import REGIONS
+from clauses.extracts import Fmt, Table, write_extract
+
+log = logging.getLogger(__name__)
+
+T, I, D2, D4, E, DT = Fmt.TEXT, Fmt.INT, Fmt.DEC2, Fmt.DEC4, Fmt.EUR, Fmt.DATE
+
+CONVENTION_COLUMNS: list[tuple[str, Fmt, str]] = [
+    ("N° convention", T, "num_convention"),
+    ("Millésime", I, "millesime"),
+    ("SIRET porteur", T, "siret_porteur"),
+    ("Raison sociale", T, "raison_sociale"),
+    ("Volet", T, "volet"),
+    ("ETP conventionnés", D4, "etp_conventionnes"),
+    ("Fraction en poste", D4, "fraction_en_poste"),
+    ("ETP en poste", D4, "etp_en_poste"),
+    ("Heures", D2, "heures"),
+    ("Bénéficiaires", I, "beneficiaires"),
+    ("Bénéficiaires ETP", D4, "beneficiaires_etp"),
+    ("Structures inclusives", I, "structures_inclusives"),
+    ("Contacts acheteurs", I, "contacts_acheteurs"),
+    ("Marchés accompagnés", I, "marches_accompagnes"),
+    ("Partenariats", I, "partenariats"),
+    ("Heures par ETP", D4, "heures_par_etp"),
+    ("Bénéficiaires par ETP", D4, "beneficiaires_par_etp"),
+    ("Bénéficiaires ETP par ETP", D4, "beneficiaires_etp_par_etp"),
+    ("Structures inclusives par ETP", D4, "structures_inclusives_par_etp"),
+    ("Contacts acheteurs par ETP", D4, "contacts_acheteurs_par_etp"),
+    ("Marchés accompagnés par ETP", D4, "marches_accompagnes_par_etp"),
+    ("Partenariats par ETP", D4, "partenariats_par_etp"),
+    ("Atteinte globale", D4, "atteinte_globale"),
+    ("Subvention éligible", E, "subvention_eligible_cents"),
+    ("Avance versée", E, "avance_versee_cents"),
+    ("Solde théorique", E, "solde_theorique_cents"),
+    ("Décision", T, "decision"),
+    ("Montant proposé", E, "montant_propose_cents"),
+    ("Règles en échec", T, "regles_en_echec"),
+]
+ANOMALY_COLUMNS = [
+    ("N° convention", T), ("Millésime", I), ("Volet", T), ("Règle", T), ("Niveau", T),
+    ("Mesuré", T), ("Attendu", T), ("Explication", T),
+]
+FILE_COLUMNS = [
+    ("Fichier", T), ("SHA-256", T), ("Date de réception", DT), ("Type", T), ("Statut", T),
+    ("Lignes", I), ("Motif", T),
+]
+SUMMARY_COLUMNS = [
+    ("Millésime", T), ("Conventions", I), ("ETP conventionnés", D4), ("ETP en poste", D4),
+    ("Heures", D2), ("Bénéficiaires", I), ("En cours", I), ("Libérable", I), ("À examiner", I),
+    ("Suspendu", I), ("Reversement", I), ("Subvention éligible", E), ("Avances versées", E),
+    ("Solde libérable", E), ("Solde à examiner", E), ("Solde suspendu", E),
+    ("Montant à reverser", E),
+]
+REGION_TOTAL_COLUMNS = [
+    "conventions", "etp_conventionnes", "etp_en_poste", "heures", "beneficiaires", "n_en_cours",
+    "n_liberable", "n_a_examiner", "n_suspendu", "n_reversement", "subvention_eligible_cents",
+    "avance_versee_cents", "solde_liberable_cents", "solde_a_examiner_cents",
+    "solde_suspendu_cents", "reversement_cents",
+]
+NATIONAL_COLUMNS = [
+    ("Code région", T), ("Région", T), ("Millésime", T), ("Conventions", I),
+    ("ETP conventionnés", D4), ("ETP en poste", D4), ("Heures", D2), ("Bénéficiaires", I),
+    ("Bénéficiaires ETP", D4), ("Structures inclusives", I), ("Contacts acheteurs", I),
+    ("Marchés accompagnés", I), ("Partenariats", I), ("Subvention éligible", E),
+    ("Avances versées", E), ("Solde libérable", E), ("Solde à examiner", E),
+    ("Solde suspendu", E), ("Montant à reverser", E), ("En cours", I), ("Libérable", I),
+    ("À examiner", I), ("Suspendu", I), ("Reversement", I),
+]
+NATIONAL_SOURCE = [
+    "conventions", "etp_conventionnes", "etp_en_poste", "heures", "beneficiaires",
+    "beneficiaires_etp", "structures_inclusives", "contacts_acheteurs", "marches_accompagnes",
+    "partenariats", "subvention_eligible_cents", "avance_versee_cents", "solde_liberable_cents",
+    "solde_a_examiner_cents", "solde_suspendu_cents", "reversement_cents", "n_en_cours",
+    "n_liberable", "n_a_examiner", "n_suspendu", "n_reversement",
+]
+LEVELS = {"blocking": "bloquant", "warning": "avertissement"}
+DUPLICATE_REASON = "fichier identique à un fichier déjà reçu (même empreinte SHA-256) : compté une seule fois"
+SUPERSEDED_REASON = "toutes ses lignes sont remplacées par des fichiers reçus plus tard"
+
+
+def _euros(cents: Any) -> Decimal | None:
+    return None if cents is None else Decimal(int(cents)) / 100
+
+
+def _value(column: str, value: Any) -> Any:
+    return _euros(value) if column.endswith("_cents") else value
+
+
+def regions_to_publish(connection: Connection, as_of: date) -> list[str]:
+    """Regions with a convention strand or a file as of `as_of`."""
+    rows = connection.execute(
+        sa.text(
+            "SELECT code_region FROM mart_conventions WHERE as_of = :d "
+            "UNION SELECT region FROM mart_files WHERE as_of = :d"
+        ),
+        {"d": as_of},
+    ).scalars()
+    return sorted(set(rows))
+
+
+def region_tables(connection: Connection, region: str, as_of: date) -> tuple[list[Table], dict[str, Any]]:
+    """The four tables of a region's extract and its manifest facts."""
+    params = {"d": as_of, "r": region}
+    strands = connection.execute(
+        sa.text(
+            "SELECT * FROM mart_conventions WHERE as_of = :d AND code_region = :r "
+            "ORDER BY num_convention, millesime"
+        ),
+        params,
+    ).mappings().all()
+    conventions = Table(
+        "conventions", "Conventions", [(h, f) for h, f, _ in CONVENTION_COLUMNS],
+        [tuple(_value(c, s[c]) for _, _, c in CONVENTION_COLUMNS) for s in strands],
+    )
+    anomalies = connection.execute(
+        sa.text(
+            "SELECT r.num_convention, r.millesime, m.volet, r.rule_id, r.level, r.measured_text, "
+            "r.expected_text, r.explanation FROM mart_rule_results r "
+            "JOIN mart_conventions m ON m.as_of = r.as_of AND m.num_convention = r.num_convention "
+            "AND m.millesime = r.millesime "
+            "WHERE r.as_of = :d AND m.code_region = :r AND r.status = 'failed' "
+            "ORDER BY r.num_convention, r.millesime, r.rule_id"
+        ),
+        params,
+    ).all()
+    anomaly_table = Table(
+        "anomalies", "Anomalies", ANOMALY_COLUMNS,
+        [(n, y, v, rule, LEVELS[lv], m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
+    )
+    files = connection.execute(
+        sa.text(
+            "SELECT f.file_name, f.sha256, f.receipt_date, f.kinds, m.statut, f.n_rows, f.reason "
+            "FROM mart_files m JOIN raw_files f ON f.file_id = m.file_id "
+            "WHERE m.as_of = :d AND m.region = :r ORDER BY f.receipt_date, f.file_name, f.file_id"
+        ).columns(receipt_date=sa.Date),
+        params,
+    ).all()
+    file_rows = []
+    for name, sha, received, kinds, statut, n_rows, reason in files:
+        if statut == "doublon":
+            n_rows, reason = None, DUPLICATE_REASON
+        elif statut == "remplacé":
+            reason = SUPERSEDED_REASON + (f" | {reason}" if reason else "")
+        file_rows.append((name, sha, received, kinds, statut, n_rows, reason))
+    file_table = Table("fichiers", "Fichiers", FILE_COLUMNS, file_rows)
+
+    totals = connection.execute(
+        sa.text("SELECT * FROM mart_regions WHERE as_of = :d AND code_region = :r ORDER BY millesime"),
+        params,
+    ).mappings().all()
+    summary_rows = [
+        (str(t["millesime"]), *(_value(c, t[c]) for c in REGION_TOTAL_COLUMNS)) for t in totals
+    ]
+    if totals:
+        summary_rows.append(("Total", *(_value(c, sum(t[c] for t in totals)) for c in REGION_TOTAL_COLUMNS)))
+    summary = Table("synthese", "Synthèse", SUMMARY_COLUMNS, summary_rows)
+
+    sources = connection.execute(
+        sa.text(
+            "SELECT DISTINCT s.sha256 FROM mart_convention_sources s JOIN mart_conventions m "
+            "ON m.as_of = s.as_of AND m.num_convention = s.num_convention "
+            "AND m.millesime = s.millesime WHERE s.as_of = :d AND m.code_region = :r "
+            "ORDER BY s.sha256"
+        ),
+        params,
+    ).scalars().all()
+    versions = sorted({s["rules_version"] for s in strands})
+    manifest = {
+        "region": region, "as_of": as_of.isoformat(), "rules_version": ", ".join(versions),
+        "sources": list(sources),
+    }
+    return [summary, conventions, anomaly_table, file_table], manifest
+
+
+def national_table(connection: Connection, as_of: date) -> tuple[Table, dict[str, Any]]:
+    rows = connection.execute(
+        sa.text("SELECT * FROM mart_regions WHERE as_of = :d ORDER BY code_region, millesime"),
+        {"d": as_of},
+    ).mappings().all()
+    body = [
+        (r["code_region"], REGIONS[r["code_region"]][0], str(r["millesime"]),
+         *(_value(c, r[c]) for c in NATIONAL_SOURCE))
+        for r in rows
+    ]
+    if rows:
+        body.append(("", "Total national", "",
+                     *(_value(c, sum(r[c] for r in rows)) for c in NATIONAL_SOURCE)))
+    versions = connection.execute(
+        sa.text("SELECT DISTINCT rules_version FROM mart_conventions WHERE as_of = :d"), {"d": as_of}
+    ).scalars().all()
+    sources = connection.execute(
+        sa.text("SELECT DISTINCT sha256 FROM mart_convention_sources WHERE as_of = :d ORDER BY sha256"),
+        {"d": as_of},
+    ).scalars().all()
+    manifest = {"as_of": as_of.isoformat(), "rules_version": ", ".join(sorted(versions)),
+                "sources": list(sources)}
+    return Table("regions", "Régions", NATIONAL_COLUMNS, body), manifest
+
+
+def publish_extracts(engine: Engine, extracts_dir: Path, as_of: date,
+                     regions: set[str] | None = None) -> dict[str, Path]:
+    """Write every region's extract and the national one; returns region → folder."""
+    published: dict[str, Path] = {}
+    day = as_of.isoformat()
+    with engine.connect() as connection:
+        for region in regions_to_publish(connection, as_of):
+            if regions is not None and region not in regions:
+                continue
+            tables, manifest = region_tables(connection, region, as_of)
+            published[region] = write_extract(
+                extracts_dir / region / day, workbook_name=f"conformite_{region}_{day}.xlsx",
+                tables=tables, manifest_extra=manifest,
+            )
+        table, manifest = national_table(connection, as_of)
+        published["national"] = write_extract(
+            extracts_dir / "national" / day, workbook_name=f"consolidation_nationale_{day}.xlsx",
+            tables=[table], manifest_extra=manifest,
+        )
+    log.info("published %d extracts as of %s in %s", len(published), as_of, extracts_dir)
+    return published

@@ -1,0 +1,161 @@
+"""French reports on a file: why it was refused or quarantined, or what was noticed on loading.
+
+Written for the facilitator who sent the file: each failed rule, how many rows, up to 20 example
+rows (line in the original file, column, value) and what to correct. Never any personal data:
+those columns were dropped at reading, and participant ids are masked before validation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from clauses.contract import REGIONS
+from clauses.validation import BLOCKING, CheckResult
+
+
+@dataclass
+class FileReport:
+    region: str
+    receipt_date: date
+    file_name: str
+    sha256: str
+    outcome: str  # 'chargé', 'en quarantaine' or 'refusé'
+    refusal: str | None = None
+    kinds: list[str] = field(default_factory=list)
+    rows: int | None = None
+    failures: list[CheckResult] = field(default_factory=list)  # failed checks only
+    ignored_sheets: list[str] = field(default_factory=list)
+    unknown_columns: list[str] = field(default_factory=list)
+    personal_columns: list[str] = field(default_factory=list)
+
+    @property
+    def blocking(self) -> list[CheckResult]:
+        return [f for f in self.failures if f.level == BLOCKING]
+
+    @property
+    def warnings(self) -> list[CheckResult]:
+        return [f for f in self.failures if f.level != BLOCKING]
+
+    def reason(self) -> str:
+        """One line for fichiers.csv (Motif)."""
+        if self.refusal:
+            return self.refusal
+        parts = [_summary(f) for f in self.blocking]
+        if self.warnings:
+            parts.append("avertissements : " + " ; ".join(_summary(f) for f in self.warnings))
+        if self.personal_columns:
+            parts.append(
+                "données personnelles supprimées à la lecture : " + ", ".join(self.personal_columns)
+            )
+        if self.unknown_columns:
+            parts.append("colonnes ignorées : " + ", ".join(self.unknown_columns))
+        if self.ignored_sheets:
+            parts.append("onglets ignorés : " + ", ".join(self.ignored_sheets))
+        return " | ".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "fichier": self.file_name,
+            "region": self.region,
+            "date_de_reception": self.receipt_date.isoformat(),
+            "sha256": self.sha256,
+            "decision": self.outcome,
+            "motif_de_refus": self.refusal,
+            "types": self.kinds,
+            "lignes": self.rows,
+            "regles_en_echec": [
+                {
+                    "type": str(f.kind), "onglet": f.sheet, "colonne": f.column,
+                    "niveau": "bloquant" if f.level == BLOCKING else "avertissement",
+                    "regle": f.message, "controle": f.check,
+                    "lignes_concernees": f.unexpected_count, "exemples": f.examples,
+                }
+                for f in self.failures
+            ],
+            "onglets_ignores": self.ignored_sheets,
+            "colonnes_ignorees": self.unknown_columns,
+            "colonnes_personnelles_supprimees": self.personal_columns,
+        }
+
+    def to_text(self) -> str:
+        region_name = REGIONS.get(self.region, ("?", ""))[0]
+        lines = [
+            f"Rapport de contrôle du fichier « {self.file_name} »",
+            f"Région : {self.region} ({region_name}) ; reçu le "
+            f"{self.receipt_date.strftime('%d/%m/%Y')}",
+            f"Empreinte SHA-256 : {self.sha256 or '(fichier non lu)'}",
+            "",
+        ]
+        if self.outcome == "refusé":
+            lines += [
+                "DÉCISION : fichier refusé, il n'a pas été lu et rien n'a été chargé.",
+                f"Motif : {self.refusal}",
+                "À faire : déposez un fichier .csv ou .xlsx conforme au modèle (colonnes du "
+                "contrat de données), sous un nom simple, dans le dossier de votre région.",
+            ]
+        elif self.outcome == "en quarantaine":
+            lines += [
+                "DÉCISION : fichier mis en quarantaine. Rien n'a été chargé : un fichier est "
+                "chargé entier ou pas du tout.",
+                "À faire : corrigez les points bloquants ci-dessous puis déposez à nouveau le "
+                "fichier complet.",
+            ]
+        else:
+            lines.append("DÉCISION : fichier chargé.")
+        if self.kinds:
+            lines.append(f"Types reconnus : {', '.join(self.kinds)} ; lignes lues : {self.rows}")
+        for title, items in (("Points bloquants", self.blocking), ("Avertissements", self.warnings)):
+            if not items:
+                continue
+            lines += ["", f"{title} :"]
+            for number, failure in enumerate(items, 1):
+                where = f"[{failure.kind}{' / onglet ' + failure.sheet if failure.sheet else ''}]"
+                column = f" colonne « {failure.column} » :" if failure.column else ""
+                lines.append(
+                    f"{number}. {where}{column} {failure.message} ; "
+                    f"{failure.unexpected_count} ligne(s) concernée(s)"
+                )
+                for example in failure.examples:
+                    lines.append(f"     ligne {example['ligne']} : {example['valeur']}")
+        if self.personal_columns:
+            lines += [
+                "",
+                "Colonnes de données personnelles supprimées à la lecture (leurs valeurs n'ont été "
+                "ni chargées ni conservées ; ne les envoyez plus) : "
+                + ", ".join(self.personal_columns),
+            ]
+        if self.unknown_columns:
+            lines += ["", "Colonnes inconnues, ignorées : " + ", ".join(self.unknown_columns)]
+        if self.ignored_sheets:
+            lines += ["", "Onglets sans type reconnu, ignorés : " + ", ".join(self.ignored_sheets)]
+        return "\n".join(lines) + "\n"
+
+
+def _summary(failure: CheckResult) -> str:
+    column = f"{failure.column} : " if failure.column else ""
+    return f"{column}{failure.message} ({failure.unexpected_count} ligne(s))"
+
+
+def write_report(folder: Path, report: FileReport) -> Path:
+    """Write `<file>.rapport.txt` and its JSON twin in `folder`; returns the text report path."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o750)
+    safe_name = report.file_name.encode("utf-8", "replace").decode("utf-8")
+    text_path = folder / f"{safe_name}.rapport.txt"
+    _write_private(text_path, report.to_text())
+    _write_private(
+        folder / f"{safe_name}.rapport.json",
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n",
+    )
+    return text_path
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, path)

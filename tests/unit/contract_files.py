@@ -1,0 +1,89 @@
+"""Builders of small contract files (CSV, XLSX) and valid SIRETs, for the reading tests."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+import xlsxwriter
+
+
+def luhn_digit(prefix: str) -> str:
+    """The digit that makes ``prefix + digit`` pass the Luhn check."""
+    for digit in "0123456789":
+        if luhn_ok(prefix + digit):
+            return digit
+    raise AssertionError("unreachable")
+
+
+def luhn_ok(number: str) -> bool:
+    """Reference Luhn check, one digit at a time."""
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        value = int(char)
+        if position % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+def make_siret(siren8: str, nic4: str) -> str:
+    """A valid SIRET from 8 SIREN digits and 4 establishment digits (check digits added)."""
+    siren = siren8 + luhn_digit(siren8)
+    body = siren + nic4
+    return body + luhn_digit(body)
+
+
+SIRET_A = make_siret("73282932", "0007")  # no leading zero
+SIRET_B = make_siret("00123456", "0001")  # two leading zeros
+SIRET_C = make_siret("05521005", "5400")  # one leading zero
+SIRET_D = make_siret("44306184", "0004")
+
+
+def write_csv(
+    path: Path,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    separator: str = ";",
+    encoding: str = "utf-8",
+    newline: str = "\r\n",
+) -> Path:
+    """A CSV written with the csv module (values holding the separator are quoted)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=separator, lineterminator=newline)
+    writer.writerow(headers)
+    writer.writerows(rows)
+    path.write_bytes(buffer.getvalue().encode(encoding))
+    return path
+
+
+def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Path:
+    """A workbook with one sheet per entry; each row a list of cells from column A.
+
+    str cells are written as text (even "12,5"), int/float as numbers, date/datetime as real
+    date cells, bool as booleans, None as nothing.
+    """
+    workbook = xlsxwriter.Workbook(str(path))
+    date_format = workbook.add_format({"num_format": "dd/mm/yyyy"})
+    for name, rows in sheets.items():
+        sheet = workbook.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_boolean(r, c, value)
+                elif isinstance(value, dt.date):
+                    sheet.write_datetime(r, c, value, date_format)
+                elif isinstance(value, int | float):
+                    sheet.write_number(r, c, value)
+                else:
+                    sheet.write_string(r, c, str(value))
+    workbook.close()
+    return path
