@@ -104,9 +104,9 @@ def run_date(context: dict[str, Any]) -> date:
     if wanted:
         return date.fromisoformat(str(wanted))
     logical: datetime | None = context.get("logical_date")
-    if logical is None:
-        return pendulum.now(TIMEZONE).date()
-    return pendulum.instance(logical).in_timezone(TIMEZONE).date()
+    moment = pendulum.now(TIMEZONE) if logical is None else pendulum.instance(logical)
+    local = moment.in_timezone(TIMEZONE)
+    return date(local.year, local.month, local.day)  # a plain date: drivers reject pendulum's
 
 
 def is_live(context: dict[str, Any]) -> bool:

@@ -80,8 +80,12 @@ _HEADER_SEPARATORS = re.compile(r"[\s_\-'’.]+")
 
 
 def header_key(text: str) -> str:
-    """Key under which two column headers are the same (contract §3)."""
-    folded = fold(text).replace("°", "")
+    """Key under which two column headers are the same (contract §3).
+
+    The degree sign of "N°" (or the ordinal "º" often typed instead) counts as a separator, so
+    "N° lot", "N°lot", "Nº lot" and "n_lot" share a key.
+    """
+    folded = fold(str(text).replace("\u00ba", "°")).replace("°", " ")
     return _HEADER_SEPARATORS.sub(" ", folded).strip()
 
 
@@ -160,7 +164,8 @@ KINDS: dict[Kind, KindSpec] = {
             Column("N° marché", "num_marche", _T.TEXT),
             Column("N° lot", "num_lot", _T.TEXT, required=False),
             Column("SIRET donneur d'ordre", "siret_donneur_ordre", _T.SIRET),
-            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM, enum=TYPE_DONNEUR_ORDRE),
+            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM,
+                   enum=TYPE_DONNEUR_ORDRE),
             Column("SIRET employeur", "siret_employeur", _T.SIRET),
             Column("Type d'employeur", "type_employeur", _T.ENUM, enum=TYPE_EMPLOYEUR),
             Column("ID participant", "participant_hash", _T.PARTICIPANT, max_length=64),
@@ -180,7 +185,8 @@ KINDS: dict[Kind, KindSpec] = {
         (
             SIRET_PORTEUR, MOIS,
             Column("SIRET donneur d'ordre", "siret_donneur_ordre", _T.SIRET),
-            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM, enum=TYPE_DONNEUR_ORDRE),
+            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM,
+                   enum=TYPE_DONNEUR_ORDRE),
             Column("N° marché", "num_marche", _T.TEXT),
             Column("N° lot", "num_lot", _T.TEXT, required=False),
             Column("Objet", "objet", _T.TEXT),
@@ -199,7 +205,8 @@ KINDS: dict[Kind, KindSpec] = {
             SIRET_PORTEUR, MOIS,
             Column("Date", "date_contact", _T.DATE),
             Column("SIRET acheteur", "siret_acheteur", _T.SIRET),
-            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM, enum=TYPE_DONNEUR_ORDRE),
+            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM,
+                   enum=TYPE_DONNEUR_ORDRE),
             Column("Objet", "objet", _T.TEXT, required=False),
         ),
         signature=("SIRET acheteur",),

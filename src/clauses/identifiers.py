@@ -100,7 +100,7 @@ def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
     Series with the index of ``values``.
     """
     if not key:
-        raise ValueError("pseudonymize: the key must not be empty")
+        raise ValueError("clé de pseudonymisation vide : configurez une clé secrète")
     stripped = _as_text(values).str.strip()
     stripped = stripped.where(stripped != "", None)
     codes, uniques = pd.factorize(stripped)

@@ -162,7 +162,9 @@ def _make_date(y: object, m: object, d: object) -> dt.date | None:
 def _dates(distinct: pd.Series) -> pd.Series:
     french = distinct.str.extract(_DATE_FR)
     iso = distinct.str.extract(_DATE_ISO)
-    years, months, days = french[2].fillna(iso[0]), french[1].fillna(iso[1]), french[0].fillna(iso[2])
+    years = french[2].fillna(iso[0])
+    months = french[1].fillna(iso[1])
+    days = french[0].fillna(iso[2])
     return pd.Series(
         [_make_date(y, m, d) for y, m, d in zip(years, months, days, strict=True)], dtype=object
     )
@@ -371,9 +373,8 @@ def _typed_column(
             too_long = (distinct.str.len() > limit).to_numpy(dtype=bool)
         value_d = hashed.where(~too_long, None).astype(object)
         raw_d = pd.Series([MASK] * len(distinct), dtype=object)
-        err_d = pd.Series(
-            np.where(too_long, f"identifiant de plus de {limit} caractères", None), dtype=object
-        )
+        message = f"identifiant de plus de {limit} caractères"
+        err_d = pd.Series([message if t else None for t in too_long], dtype=object)
         key_d = hashed
         dtype = "object"
     else:
@@ -416,9 +417,9 @@ def normalize(
     Ranges, required values and cross-column rules are not checked here.
     """
     if not pseudonym_key:
-        raise ValueError("normalize: pseudonym_key must not be empty")
+        raise ValueError("clé de pseudonymisation vide : configurez une clé secrète")
     if region is not None and region not in REGIONS:
-        raise ValueError(f"normalize: unknown region code {region!r}")
+        raise ValueError(f"code région inconnu : {region!r} (un des 18 codes INSEE attendu)")
     spec = KINDS[table.kind]
     source = table.frame.reset_index(drop=True)
     n_rows = len(source)

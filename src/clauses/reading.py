@@ -100,8 +100,8 @@ _SIGNATURE_KEYS: dict[Kind, tuple[str, ...]] = {
 _ALL_KNOWN_KEYS: frozenset[str] = frozenset(k for keys in _KIND_KEYS.values() for k in keys)
 _PERSONAL_KEYS: frozenset[str] = frozenset(header_key(h) for h in PERSONAL_DATA_HEADERS)
 _PERSONAL_PREFIXES: tuple[str, ...] = (
-    "nom ", "prenom", "date de naissance", "adresse", "telephone", "courriel", "email",
-    "e mail", "nir", "numero de securite sociale",
+    "nom ", "prenom", "date de naissance", "date naissance", "adresse", "telephone", "tel ",
+    "courriel", "email", "e mail", "mail ", "nir", "numero de securite sociale",
 )
 
 
@@ -270,7 +270,7 @@ def read_file(
         result = _read_xlsx(path, size, max_ratio=max_ratio, max_uncompressed=max_uncompressed)
     log.info(
         "read %s: %s", path.name,
-        ", ".join(f"{t.kind.value}{f' [{t.sheet}]' if t.sheet else ''} {len(t.frame)} lignes"
+        ", ".join(f"{t.kind.value}{f' [{t.sheet}]' if t.sheet else ''} {len(t.frame)} rows"
                   for t in result.tables),
     )
     for table in result.tables:
@@ -628,7 +628,7 @@ def _column_text(values: Sequence[object]) -> np.ndarray:
     return _clean([cell_text(v) for v in values])
 
 
-def _sheet_table(name: str, rows: list[list[object]]) -> SheetTable | None:
+def _sheet_table(name: str, rows: Sequence[Sequence[object]]) -> SheetTable | None:
     """The table of one sheet, or None when the sheet holds no recognised kind."""
     if not rows:
         return None
