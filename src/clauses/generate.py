@@ -20,6 +20,7 @@ xlsxwriter's fixed zip timestamps. The same ``(scale, seed, defects)`` gives byt
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import logging
@@ -149,8 +150,10 @@ class _Sirets:
     def make(self, *, leading_zero: bool = False) -> str:
         rng = self.rng
         while True:
-            first = "0" if leading_zero else str(rng.randint(1, 9))
-            siren = _luhn_complete(first + "".join(str(rng.randint(0, 9)) for _ in range(7)))
+            # one leading zero at most: a number cell then keeps 13 digits
+            first = f"0{rng.randint(1, 9)}" if leading_zero else str(rng.randint(1, 9))
+            siren = _luhn_complete(first + "".join(str(rng.randint(0, 9))
+                                                   for _ in range(8 - len(first))))
             nic = f"{rng.choice((1, 1, 2, 3, 11, 12, 24, 35, 41, 57, 112, 203)):04d}"
             siret = _luhn_complete(siren + nic)
             if siret not in self.used and _luhn_ok(siret[:9]):
@@ -733,18 +736,18 @@ class _Style:
         return tags
 
 
-_CSV_PRESETS: dict[str, dict[str, str]] = {
-    "cp1252": {"encoding": "cp1252", "sep": ";", "dec": ",", "eol": "\r\n"},
-    "utf8bom": {"encoding": "utf-8-sig", "sep": ",", "dec": ".", "th": ""},
-    "tab": {"encoding": "utf-8", "sep": "\t", "dec": ","},
-    "nnbsp": {"encoding": "utf-8", "sep": ";", "dec": ",", "th": "\u202f"},
+_CSV_PRESETS: dict[str, _Style] = {
+    "cp1252": _Style("cp1252", "csv", encoding="cp1252", sep=";", dec=",", eol="\r\n"),
+    "utf8bom": _Style("utf8bom", "csv", encoding="utf-8-sig", sep=",", dec=".", th=""),
+    "tab": _Style("tab", "csv", encoding="utf-8", sep="\t", dec=","),
+    "nnbsp": _Style("nnbsp", "csv", encoding="utf-8", sep=";", dec=",", th="\u202f"),
 }
 
 
 def _make_style(preset: str, k: int, *, region: str = "") -> _Style:
     """The k-th file style of a preset: flags cycle so that every variant appears early."""
     if preset in _CSV_PRESETS:
-        st = _Style(preset=preset, fmt="csv", **_CSV_PRESETS[preset])
+        st = dataclasses.replace(_CSV_PRESETS[preset])
         if preset == "cp1252":
             st.th = (" ", "\u00a0", "")[k % 3]
         elif preset == "tab":
@@ -843,14 +846,13 @@ def _text_base(ctype: str, style: _Style) -> Callable[[Any], str]:
     if ctype == "enum":
         if style.enum_mode < 0:
             return str
-        mode = style.enum_mode
-        return lambda v: _enum_tx(v, mode)
+        enum_mode = style.enum_mode
+        return lambda v: _enum_tx(v, enum_mode)
     if ctype == "list":
-        joiner = style.list_sep
-        mode = style.enum_mode
-        if mode < 0:
+        joiner, list_mode = style.list_sep, style.enum_mode
+        if list_mode < 0:
             return lambda v: joiner.join(v)
-        return lambda v: joiner.join(_enum_tx(x, mode).strip() for x in v)
+        return lambda v: joiner.join(_enum_tx(x, list_mode).strip() for x in v)
     return str
 
 
@@ -1301,7 +1303,9 @@ class _Generator:
                                if rng.random() < 0.85 else None),
                     avance=(subv + 1) // 2, avenant=avenant, objectives=objectives)
                 strand = _Strand(row)
-                if rng.random() < 0.09:
+                force_amendment = (forced and s.region in ("11", "24") and millesime == 2024
+                                   and volet == "facilitateur")
+                if rng.random() < 0.09 or force_amendment:
                     self._amend(strand, rng, s.local, per_fte)
                 s.strands.append(strand)
                 previous = strand
@@ -1489,6 +1493,7 @@ class _Generator:
             if (buyer.siret, num, lot) not in keys:
                 keys.add((buyer.siret, num, lot))
                 break
+        projects: tuple[str, ...]
         if s.region == "11":
             projects = ("JOP 2024", "Grand Paris Express", "NPNRU", "Autre")
         elif s.region == "32":

@@ -1,0 +1,67 @@
+"""Fixtures shared by the three tiers: a small hand-made landing zone, PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "plugins"))  # as Airflow does for the DAG files
+sys.path.insert(0, str(ROOT / "tests"))
+
+POSTGRES_ENV = "CLAUSES_TEST_POSTGRES_URL"
+TEST_KEY = "test-pseudonymisation-key-not-for-production"
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """The PostgreSQL server of CLAUSES_TEST_POSTGRES_URL; skipped when absent, unless CI is set."""
+    import sqlalchemy as sa
+
+    url = os.environ.get(POSTGRES_ENV, "postgresql://postgres@127.0.0.1:5432/test")
+    from clauses.warehouse import make_engine
+
+    try:
+        with make_engine(url).connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except Exception as error:  # noqa: BLE001 - any failure means no usable server
+        message = f"no PostgreSQL server at {url} ({error.__class__.__name__}); set {POSTGRES_ENV}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    import sqlalchemy as sa
+
+    from clauses.warehouse import make_engine
+
+    name = f"clauses_test_{uuid.uuid4().hex[:12]}"
+    admin = make_engine(postgres_server).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = postgres_server.rsplit("/", 1)[0] + "/" + name
+    yield url
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty data folder, configured as the pipeline's, with a test pseudonymisation key."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    monkeypatch.setenv("CLAUSES_DATA_DIR", str(folder))
+    monkeypatch.setenv("CLAUSES_PSEUDONYM_KEY", TEST_KEY)
+    monkeypatch.delenv("CLAUSES_WAREHOUSE_URL", raising=False)
+    monkeypatch.delenv("CLAUSES_DEMO", raising=False)
+    return folder

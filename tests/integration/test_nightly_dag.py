@@ -1,0 +1,59 @@
+"""The real nightly DAG, run with dag.test(), against a PostgreSQL warehouse."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import pendulum
+import pytest
+import sqlalchemy as sa
+from small_landing import (
+    EXPECTED_CONVENTION_2025_03_01,
+    EXPECTED_FILES_2025_03_01,
+    write_small_landing,
+)
+
+from clauses.warehouse import make_engine
+
+pytestmark = pytest.mark.airflow
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def run_nightly(logical: date, **conf: object):  # type: ignore[no-untyped-def]
+    from airflow.dag_processing.dagbag import DagBag
+
+    dagbag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
+    dag = dagbag.get_dag("clauses_nightly")
+    when = pendulum.datetime(logical.year, logical.month, logical.day, 1, 30, tz="Europe/Paris")
+    return dag.test(logical_date=when, run_conf=conf or None)
+
+
+def test_nightly_dag_on_postgres_matches_hand_computed_figures(
+    airflow_db: None, data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CLAUSES_WAREHOUSE",
+        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_url}}),
+    )
+    write_small_landing(data_dir / "landing")
+    dag_run = run_nightly(date(2025, 3, 1))
+    assert str(dag_run.state) == "success"
+
+    folder = data_dir / "extracts" / "11" / "2025-03-01"
+    assert read_csv(folder / "conventions.csv") == [EXPECTED_CONVENTION_2025_03_01]
+    statuses = {r["Fichier"]: r["Statut"] for r in read_csv(folder / "fichiers.csv")}
+    assert statuses == EXPECTED_FILES_2025_03_01
+    with make_engine(postgres_url).connect() as connection:
+        loaded = connection.execute(sa.text("SELECT COUNT(*) FROM stg_heures")).scalar_one()
+        summary = connection.execute(
+            sa.text("SELECT files_loaded, files_quarantined FROM run_summaries WHERE region='11'")
+        ).one()
+    assert loaded == 4  # 2 + 1 + 1: the copy is loaded once, the broken file not at all
+    assert tuple(summary) == (6, 1)

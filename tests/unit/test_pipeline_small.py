@@ -1,0 +1,135 @@
+"""A whole run on the hand-computed landing zone of tests/small_landing.py (SQLite warehouse)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from small_landing import (
+    EXPECTED_CONVENTION_2025_03_01,
+    EXPECTED_FILES_2025_03_01,
+    write_small_landing,
+)
+
+from clauses.config import load_settings
+from clauses.pipeline import run_date
+from clauses.warehouse import make_engine
+
+PERSONAL_VALUES = ("Dupont", "Durand", "Martin", "Petit")
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle, delimiter=";"))
+
+
+def dump_facts(url: str) -> dict[str, list[tuple]]:
+    engine = make_engine(url)
+    tables = ("raw_files", "raw_loads", "stg_heures", "stg_conventions", "stg_bilans")
+    with engine.connect() as connection:
+        return {
+            t: sorted(
+                tuple(v for k, v in r._mapping.items()
+                      if k not in ("file_id", "load_id", "run_id", "registered_at", "loaded_at",
+                                   "report_path"))
+                for r in connection.execute(sa.text(f"SELECT * FROM {t}"))
+            )
+            for t in tables
+        }
+
+
+def test_run_matches_hand_computed_figures(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    report = run_date(settings, date(2025, 3, 1))
+    assert report.regions["11"]["loaded"] == 6
+    assert report.regions["11"]["quarantined"] == 1
+    assert report.regions["11"]["refused"] == 1
+    assert report.regions["11"]["copies"] == 1
+
+    folder = data_dir / "extracts" / "11" / "2025-03-01"
+    rows = read_csv(folder / "conventions.csv")
+    assert rows == [EXPECTED_CONVENTION_2025_03_01]
+
+    files = {r["Fichier"]: r for r in read_csv(folder / "fichiers.csv")}
+    assert {name: r["Statut"] for name, r in files.items()} == EXPECTED_FILES_2025_03_01
+    assert files["notice.pdf"]["SHA-256"] == "" and files["notice.pdf"]["Lignes"] == ""
+    assert files["heures_2024-01.csv"]["Lignes"] == "2"
+    assert "220" in files["heures_2024-01.csv"]["Motif"]  # the warning is reported
+    assert "Nom" in files["heures_2024-01.csv"]["Motif"]  # the dropped personal column too
+    assert "SIRET employeur" in files["heures_errone.csv"]["Motif"]
+
+    anomalies = read_csv(folder / "anomalies.csv")
+    assert [(a["Règle"], a["Niveau"]) for a in anomalies] == [
+        ("R01", "avertissement"), ("R08", "avertissement"),
+    ]
+    assert all(a["Explication"] for a in anomalies)
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["as_of"] == "2025-03-01" and manifest["rules_version"] == "contrat-1.1"
+    assert {o["file"] for o in manifest["outputs"]} == {
+        "conformite_11_2025-03-01.xlsx", "synthese.csv", "conventions.csv", "anomalies.csv",
+        "fichiers.csv",
+    }
+    # the figures rest on the register, both reports and the two current Heures files
+    assert len(manifest["sources"]) == 5
+
+    national = data_dir / "extracts" / "national" / "2025-03-01"
+    assert (national / "consolidation_nationale_2025-03-01.xlsx").exists()
+
+
+def test_quarantine_keeps_the_file_and_a_french_report(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    run_date(load_settings(), date(2025, 3, 1))
+    folder = data_dir / "quarantine" / "11" / "2024-04-02"
+    original = data_dir / "landing" / "11" / "2024-04-02" / "heures_errone.csv"
+    assert (folder / "heures_errone.csv").read_bytes() == original.read_bytes()
+    report = (folder / "heures_errone.csv.rapport.txt").read_text(encoding="utf-8")
+    assert "mis en quarantaine" in report and "SIRET employeur" in report
+    assert "ligne 2 : 12345678901234" in report
+    twin = json.loads((folder / "heures_errone.csv.rapport.json").read_text(encoding="utf-8"))
+    assert twin["regles_en_echec"][0]["lignes_concernees"] == 1
+    refused = (folder / "notice.pdf.rapport.txt").read_text(encoding="utf-8")
+    assert "refusé" in refused and ".csv" in refused
+
+
+def test_figures_as_of_an_earlier_date(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    run_date(load_settings(), date(2024, 3, 10))
+    folder = data_dir / "extracts" / "11" / "2024-03-10"
+    (row,) = read_csv(folder / "conventions.csv")
+    assert row["Heures"] == "421,00"  # 100.5 + 250 + 70.5: the correction is not received yet
+    assert row["Décision"] == "en cours" and row["Montant proposé"] == ""
+    statuses = {r["Fichier"]: r["Statut"] for r in read_csv(folder / "fichiers.csv")}
+    assert statuses == {
+        "registre_2024.csv": "chargé", "heures_2024-01.csv": "chargé",
+        "heures_2024-02.csv": "chargé",
+    }
+
+
+def test_rerun_and_second_date_leave_identical_facts(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    run_date(settings, date(2025, 3, 1))
+    first = dump_facts(settings.warehouse_url)
+    run_date(settings, date(2025, 3, 1))
+    run_date(settings, date(2024, 6, 1))
+    assert dump_facts(settings.warehouse_url) == first
+
+
+def test_no_personal_data_reaches_warehouse_or_outputs(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    run_date(load_settings(), date(2025, 3, 1))
+    warehouse = (data_dir / "warehouse.sqlite").read_bytes()
+    for value in (*PERSONAL_VALUES, "P1", "P2", "P3"):
+        assert value.encode() not in warehouse.replace(b"OP1", b""), value
+    for path in (data_dir / "extracts").rglob("*"):
+        if path.suffix in (".csv", ".json"):
+            text = path.read_text(encoding="utf-8-sig")
+            assert not any(v in text for v in PERSONAL_VALUES), path
+    for path in (data_dir / "quarantine").rglob("*.rapport.*"):
+        text = path.read_text(encoding="utf-8")
+        assert not any(v in text for v in PERSONAL_VALUES), path
