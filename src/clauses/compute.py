@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from clauses.config import RULES_DIR
 from clauses.explanations import describe
 from clauses.rules import refresh_rule_tables
 from clauses.warehouse import sql_statements
@@ -39,12 +41,12 @@ STEPS = (
 )
 
 
-def compute_as_of(engine: Engine, as_of: date) -> dict[str, int]:
+def compute_as_of(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> dict[str, int]:
     """Recompute every mart row of `as_of`; returns the count of strands per decision."""
     params = {"as_of": as_of}
     with engine.begin() as connection:
         _lock(connection, as_of)
-        refresh_rule_tables(connection)
+        refresh_rule_tables(connection, rules_dir)
         for table in (*MART_TABLES, *WORK_TABLES):
             connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
         for step in STEPS:
