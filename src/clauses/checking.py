@@ -11,9 +11,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from clauses.ingest import ExaminedFile, file_report, file_sha256, validate_files
+from clauses.ingest import ExaminedFile, examine_files, file_report, file_sha256
 from clauses.landing import LandingEntry, name_problem
-from clauses.normalize import normalize
 from clauses.reading import FileRefused, read_file
 from clauses.reports import FileReport
 
@@ -40,10 +39,8 @@ def check_files(paths: list[Path], *, region: str | None = None) -> int:
             reports.append(FileReport(region, today, path.name, sha, "refusé",
                                       refusal=refused.reason))
             continue
-        frames = [(t, normalize(t, pseudonym_key=key, region=region if region != "??" else None))
-                  for t in result.tables]
-        examined.append(ExaminedFile(entry, sha, result, frames))
-    validate_files(examined)
+        examined.append(ExaminedFile(entry, sha, result))
+    examine_files(examined, pseudonym_key=key, region=region if region != "??" else None)
     for item in examined:
         report = file_report(item)
         if report.blocking:

@@ -48,7 +48,7 @@ def describe(rule_id: str, r: dict[str, Any]) -> tuple[str, str, str]:
     if rule_id == "R02":
         return (
             euros(m),
-            f"≥ {euros(e - e2)}",
+            f"≥ {euros(e - m2)}",
             f"Subvention de l'État et cofinancements ({euros(m)}) ne couvrent pas le coût total "
             f"de l'action ({euros(e)}) : le plan de financement est incomplet.",
         )

@@ -714,7 +714,8 @@ class _Style:
             tags.append("date_" + self.date_fmt)
             if self.fmt == "xlsx":
                 tags.append("xlsx_text_dates")
-        tags.append("month_" + self.month_fmt)
+        if any(k in _ACTIVITY for k in kinds):
+            tags.append("month_" + self.month_fmt)
         if self.header_mode:
             tags.append("header_spelling_variants")
         if self.enum_mode >= 0:
@@ -1471,7 +1472,7 @@ class _Generator:
             day = _month_start(m) + timedelta(days=9)
             row = (s.siret, m, day, self.la_poste[1].siret, "Entreprise publique",
                    "Présentation de la démarche clauses")
-            if row not in contacts[m]:
+            if all(r[:5] != row[:5] for r in contacts[m]):
                 contacts[m].append(row)
         if s.index == 0 and s.region == "84" and active:  # at least one row above 220 hours
             rows = heures[active[min(2, len(active) - 1)]]
@@ -1550,8 +1551,9 @@ class _Generator:
             b = rng.choice(buyers)
             row = (s.siret, m, _month_start(m) + timedelta(days=rng.randint(0, last_day - 1)),
                    b.siret, b.type, rng.choice(_CONTACT_OBJETS))
-            if row not in seen:
-                seen.add(row)
+            key = row[:5]  # distinct even when a file leaves the optional Objet out
+            if key not in seen:
+                seen.add(key)
                 rows.append(row)
         return rows
 
@@ -1566,8 +1568,9 @@ class _Generator:
             partner_siret = _partner_siret(self.seed, name, town) if rng.random() < 0.7 else None
             row = (s.siret, m, _month_start(m) + timedelta(days=rng.randint(0, last_day - 1)),
                    name.format(t=town), partner_siret, ptype, rng.choice(_PARTNER_OBJETS))
-            if row not in seen:
-                seen.add(row)
+            key = (row[2], row[3], row[5])  # distinct without the optional columns too
+            if key not in seen:
+                seen.add(key)
                 rows.append(row)
         return rows
 

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine
 from clauses.config import Settings
 from clauses.contract import KIND_ORDER, KINDS, Kind
 from clauses.landing import LandingEntry
-from clauses.normalize import normalize
+from clauses.normalize import FILE_COLUMN, normalize
 from clauses.reading import FileRefused, ReadResult, SheetTable, read_file
 from clauses.reports import FileReport, write_report
 from clauses.validation import CheckResult, TableToValidate, is_blocking_failure, validate_kind
@@ -59,10 +59,12 @@ class RegionIngest:
 
 @dataclass
 class ExaminedFile:
+    """A file read; `examine_files` adds its normalised tables and the outcome of its checks."""
+
     entry: LandingEntry
     sha256: str
     read: ReadResult
-    frames: list[tuple[SheetTable, pd.DataFrame]]
+    frames: list[tuple[SheetTable, pd.DataFrame]] = field(default_factory=list)
     checks: list[CheckResult] = field(default_factory=list)
 
 
@@ -109,14 +111,10 @@ def ingest_region(
             seen_in_run[sha] = _outcome("refused", "", None, refused.reason)
             outcome.refused += 1
             continue
-        frames = [
-            (table, normalize(table, pseudonym_key=settings.pseudonym_key, region=region))
-            for table in result.tables
-        ]
-        pending.append(ExaminedFile(entry, sha, result, frames))
+        pending.append(ExaminedFile(entry, sha, result))
         seen_in_run[sha] = _outcome("pending", "", None, "")
 
-    validate_files(pending)
+    examine_files(pending, pseudonym_key=settings.pseudonym_key, region=region)
     for item in pending:
         report = file_report(item)
         if any(is_blocking_failure(c) for c in item.checks):
@@ -213,19 +211,32 @@ def _copy_into(folder: Path, entry: LandingEntry) -> None:
     os.chmod(target, 0o640)
 
 
-def validate_files(pending: list[ExaminedFile]) -> None:
-    by_kind: dict[Kind, list[TableToValidate]] = defaultdict(list)
-    owners: dict[int, ExaminedFile] = {}
-    for item in pending:
-        for table, frame in item.frames:
-            key = len(owners)
-            owners[key] = item
-            by_kind[table.kind].append(
-                TableToValidate(key, table.sheet, frame, table.missing_columns)
-            )
-    for kind, tables in by_kind.items():
-        for key, checks in validate_kind(kind, tables).items():
-            owners[key].checks.extend(checks)
+def examine_files(
+    items: list[ExaminedFile], *, pseudonym_key: bytes, region: str | None
+) -> None:
+    """Normalise and validate the tables of `items`: one batch per kind, so that the fixed cost
+    of normalising and of a GX validation is paid once per kind, not once per file."""
+    by_kind: dict[Kind, list[tuple[int, ExaminedFile, SheetTable]]] = defaultdict(list)
+    for item in items:
+        for table in item.read.tables:
+            by_kind[table.kind].append((len(by_kind[table.kind]), item, table))
+    for kind, members in by_kind.items():
+        raw = pd.concat(
+            [table.frame.assign(**{FILE_COLUMN: key}) for key, _, table in members],
+            ignore_index=True,
+        )
+        batch = normalize(SheetTable(kind, None, raw, [], [], []),
+                          pseudonym_key=pseudonym_key, region=region)
+        tables = [
+            TableToValidate(key, table.sheet, len(table.frame), table.missing_columns)
+            for key, _, table in members
+        ]
+        checks = validate_kind(kind, batch, tables)
+        parts = dict(iter(batch.groupby(FILE_COLUMN, sort=False)))
+        for key, item, table in members:
+            part = parts.get(key, batch.iloc[0:0])
+            item.frames.append((table, part.drop(columns=[FILE_COLUMN]).reset_index(drop=True)))
+            item.checks.extend(checks[key])
 
 
 def file_report(item: ExaminedFile) -> FileReport:

@@ -31,6 +31,7 @@ MASK = "***"
 DUPLICATE_COLUMN = "_duplicate"
 DATE_MONTH_COLUMN = "_date_mois"
 FOLDER_REGION_COLUMN = "_region"
+FILE_COLUMN = "_file"  # which file of a batch a row comes from
 
 # The date column whose month is compared with `Mois`, per kind.
 _DATE_OF_MONTH: dict[Kind, str] = {
@@ -414,6 +415,8 @@ def normalize(
     ``_duplicate`` (bool: the row equals an earlier row in every contract column, comparing
     typed values, and original texts where invalid; missing values equal each other);
     ``_region`` (the ``region`` given, when given: the folder the file was found in).
+    When the table holds a ``_file`` column (the rows of several files, as clauses.ingest
+    batches them), it is kept, and rows are duplicates only within the same ``_file``.
     Ranges, required values and cross-column rules are not checked here.
     """
     if not pseudonym_key:
@@ -432,6 +435,9 @@ def normalize(
         out[column.name + RAW_SUFFIX] = raw
         out[column.name + ERR_SUFFIX] = err
         keys.append(key_codes)
+    if FILE_COLUMN in source:  # tables of several files normalised together (clauses.ingest)
+        out[FILE_COLUMN] = source[FILE_COLUMN].astype("int64")
+        keys.append(out[FILE_COLUMN].to_numpy())
     date_column = _DATE_OF_MONTH.get(table.kind)
     if date_column is not None:
         out[DATE_MONTH_COLUMN] = month_of(out[date_column])

@@ -2,8 +2,9 @@
 
 One suite per kind (`expectations/<kind>.json`), run in an ephemeral GX context created at call
 time. The tables of several files of one kind are validated in one GX call (a `_file` column
-tells them apart, and unique-key expectations include it), then the results are split back per
-file: one `CheckResult` per expectation and file, with up to 20 example rows of the original file.
+tells them apart, and unique-key expectations include it: GX's cost is mostly per call, not per
+row), then the results are split back per file: one `CheckResult` per expectation and file, with
+up to 20 example rows of the original file.
 """
 
 from __future__ import annotations
@@ -45,9 +46,11 @@ class CheckResult:
 
 @dataclass
 class TableToValidate:
+    """One table of a batch: its rows are those of the batch whose `_file` is `file_key`."""
+
     file_key: int
     sheet: str | None
-    frame: pd.DataFrame  # as returned by clauses.normalize.normalize
+    rows: int
     missing_columns: list[str]  # required headers absent from the file
 
 
@@ -58,26 +61,22 @@ def load_suite(kind: Kind) -> dict[str, Any]:
     return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def validate_kind(kind: Kind, tables: list[TableToValidate]) -> dict[int, list[CheckResult]]:
-    """Run the suite of `kind` over `tables`; results per file key, every expectation listed."""
+def validate_kind(
+    kind: Kind, batch: pd.DataFrame, tables: list[TableToValidate]
+) -> dict[int, list[CheckResult]]:
+    """Run the suite of `kind` once over `batch`, the normalised rows of several tables told
+    apart by their `_file` column; results per file key, every expectation listed."""
     if not tables:
         return {}
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)  # GX logs at INFO by default
     suite_data = load_suite(kind)
-    frames = []
-    for index, table in enumerate(tables):
-        frame = table.frame.copy()
-        frame["_file"] = index
-        frames.append(frame)
-    batch_frame = pd.concat(frames, ignore_index=True)
-
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     expectations = [
@@ -87,18 +86,17 @@ def validate_kind(kind: Kind, tables: list[TableToValidate]) -> dict[int, list[C
         for e in suite_data["expectations"]
     ]
     suite = context.suites.add(gx.ExpectationSuite(name=suite_data["name"], expectations=expectations))
-    batch = (
+    gx_batch = (
         context.data_sources.add_pandas("clauses")
         .add_dataframe_asset(suite_data["name"])
         .add_batch_definition_whole_dataframe("run")
-        .get_batch(batch_parameters={"dataframe": batch_frame})
+        .get_batch(batch_parameters={"dataframe": batch})
     )
-    outcome = batch.validate(
+    outcome = gx_batch.validate(
         suite,
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_file", "_row"]},
     )
 
-    sizes = [len(t.frame) for t in tables]
     results: dict[int, list[CheckResult]] = {t.file_key: [] for t in tables}
     for result in outcome.results:
         config = result.expectation_config
@@ -106,16 +104,16 @@ def validate_kind(kind: Kind, tables: list[TableToValidate]) -> dict[int, list[C
         per_file: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for item in result.result.get("unexpected_index_list") or []:
             per_file[int(item["_file"])].append(item)
-        for index, table in enumerate(tables):
+        for table in tables:
             column = str(meta.get("column", ""))
             if config.type == "expect_column_values_to_not_be_null" and column in table.missing_columns:
                 continue  # reported once below as a missing column
-            failures = per_file.get(index, [])
+            failures = per_file.get(table.file_key, [])
             results[table.file_key].append(
                 CheckResult(
                     kind=kind, sheet=table.sheet, check=config.type, column=column,
                     level=str(meta.get("level", BLOCKING)), message=str(meta.get("message", "")),
-                    success=not failures, element_count=sizes[index],
+                    success=not failures, element_count=table.rows,
                     unexpected_count=len(failures),
                     examples=[_example(item, column) for item in failures[:MAX_EXAMPLES]],
                 )
@@ -127,8 +125,7 @@ def validate_kind(kind: Kind, tables: list[TableToValidate]) -> dict[int, list[C
                     kind=kind, sheet=table.sheet, check="required_column_present", column=header,
                     level=BLOCKING,
                     message="colonne obligatoire absente : ajoutez-la avec cet intitulé",
-                    success=False, element_count=len(table.frame),
-                    unexpected_count=len(table.frame),
+                    success=False, element_count=table.rows, unexpected_count=table.rows,
                 )
             )
     return results
