@@ -115,7 +115,7 @@ def validate_kind(
                     level=str(meta.get("level", BLOCKING)), message=str(meta.get("message", "")),
                     success=not failures, element_count=table.rows,
                     unexpected_count=len(failures),
-                    examples=[_example(item, column) for item in failures[:MAX_EXAMPLES]],
+                    examples=[_example(item, column, kind) for item in failures[:MAX_EXAMPLES]],
                 )
             )
     for table in tables:
@@ -131,7 +131,18 @@ def validate_kind(
     return results
 
 
-def _example(item: dict[str, Any], column: str) -> dict[str, Any]:
+DERIVED_LABELS = {"_region": "dossier de dépôt", "_date_mois": "mois de la date"}
+
+
+def _label(name: str, kind: Kind) -> str:
+    """The French header of a frame column (`siret_porteur__err` -> `SIRET porteur`)."""
+    base = name.split("__")[0]
+    if base in DERIVED_LABELS:
+        return DERIVED_LABELS[base]
+    return next((c.header for c in KINDS[kind].columns if c.name == base), base)
+
+
+def _example(item: dict[str, Any], column: str, kind: Kind) -> dict[str, Any]:
     values = {
         key: _display(value)
         for key, value in item.items()
@@ -140,7 +151,7 @@ def _example(item: dict[str, Any], column: str) -> dict[str, Any]:
     if len(values) == 1:
         shown = next(iter(values.values()))
     elif values:
-        shown = " ; ".join(f"{key.split('__')[0]} = {value}" for key, value in values.items())
+        shown = " ; ".join(f"{_label(key, kind)} = {value}" for key, value in values.items())
     else:
         shown = "ligne identique à une ligne précédente"
     return {"ligne": int(item["_row"]), "colonne": column, "valeur": shown}
