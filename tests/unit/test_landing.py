@@ -1,0 +1,57 @@
+"""The landing zone: receipt dates, what is refused unread, loose files (contract §1)."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+from clauses.landing import move_loose_files, name_problem, scan_landing
+
+
+def touch(path: Path, text: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_entries_refusals_and_dates(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    touch(landing / "11" / "2024-01-15" / "ok.CSV")
+    touch(landing / "11" / "2024-01-15" / "notes.txt")
+    touch(landing / "11" / "2024-01-15" / "bad\nname.csv")
+    touch(landing / "11" / "2024-01-15" / "evil\u202etxt.csv")
+    os.symlink("/etc/passwd", landing / "11" / "2024-01-15" / "link.csv")
+    (landing / "11" / "2024-01-15" / "folder.csv").mkdir()
+    touch(landing / "11" / "2024-02-01" / "later.csv")  # after D: not received yet
+    touch(landing / "99" / "2024-01-15" / "x.csv")  # unknown region
+    touch(landing / "11" / "janvier" / "x.csv")  # bad date folder
+    touch(landing / "11" / "loose.csv")  # waits for the live run
+
+    scan = scan_landing(landing, date(2024, 1, 31))
+    by_name = {e.file_name: e.refusal for e in scan.entries}
+    assert by_name["ok.CSV"] is None
+    assert "extension" in by_name["notes.txt"]
+    assert "contrôle" in by_name["bad\nname.csv"]
+    assert "sens d'écriture" in by_name["evil\u202etxt.csv"]
+    assert "lien symbolique" in by_name["link.csv"]
+    assert "ordinaire" in by_name["folder.csv"]
+    assert "later.csv" not in by_name
+    assert {p for p, _ in scan.outside} == {"99", "11/janvier"}
+    assert scan.loose == ["11/loose.csv"]
+    assert all(e.receipt_date == date(2024, 1, 15) for e in scan.entries)
+
+
+def test_only_live_runs_move_loose_files(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    touch(landing / "24" / "depot.xlsx", "bytes")
+    moved = move_loose_files(landing, date(2026, 11, 22))
+    assert moved == [landing / "24" / "2026-11-22" / "depot.xlsx"]
+    assert moved[0].read_text() == "bytes"
+    assert not (landing / "24" / "depot.xlsx").exists()
+
+
+def test_name_rule() -> None:
+    assert name_problem("Activité 2024-01 (v2).xlsx") is None
+    assert name_problem("export.csv.exe") is not None
+    assert name_problem("a\tb.csv") is not None
