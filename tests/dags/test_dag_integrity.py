@@ -41,7 +41,7 @@ def test_every_dag_file_imports_without_parse_time_access(dagbag) -> None:  # ty
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
 def test_dag_id_is_the_file_stem(dagbag, path: Path) -> None:  # type: ignore[no-untyped-def]
-    dag = dagbag.get_dag(path.stem)
+    dag = dagbag.dags.get(path.stem)
     assert dag is not None, f"{path.name} must define the DAG {path.stem}"
     assert dag.doc_md and dag.tags
     assert all(task.retries >= 1 for task in dag.tasks)
@@ -49,7 +49,7 @@ def test_dag_id_is_the_file_stem(dagbag, path: Path) -> None:  # type: ignore[no
 
 
 def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # type: ignore[no-untyped-def]
-    dag = dagbag.get_dag("clauses_nightly")
+    dag = dagbag.dags["clauses_nightly"]
     assert [t.task_id for t in dag.topological_sort()] == [
         "receive_and_load", "compute_indicators", "write_extracts", "check_regions",
     ]
