@@ -31,8 +31,12 @@ Backfill: `airflow backfill create --dag-id clauses_nightly --from-date ... --to
     schedule=CronDataIntervalTimetable("30 1 * * *", timezone=TIMEZONE),
     doc_md=DOC,
     params={
-        "date": Param(None, type=["null", "string"], format="date",
-                      description="D, the date the figures are computed as of (AAAA-MM-JJ)"),
+        "date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="D, the date the figures are computed as of (AAAA-MM-JJ)",
+        ),
         "regions": Param([], type="array", description="region codes; empty: all 18"),
     },
     **dag_defaults(),
@@ -46,11 +50,18 @@ def clauses_nightly() -> None:
         settings = task_settings()
         regions = set(context["params"].get("regions") or []) or None
         report = pipeline.receive_and_load(
-            settings, pipeline.prepare_warehouse(settings), run_date(context), live=is_live(context),
-            run_id=context["run_id"], regions=regions,
+            settings,
+            pipeline.prepare_warehouse(settings),
+            run_date(context),
+            live=is_live(context),
+            run_id=context["run_id"],
+            regions=regions,
         )
-        return {"as_of": report.as_of, "failed_regions": report.failed_regions(),
-                "files": sum(int(r["received"]) for r in report.regions.values())}
+        return {
+            "as_of": report.as_of,
+            "failed_regions": report.failed_regions(),
+            "files": sum(int(r["received"]) for r in report.regions.values()),
+        }
 
     @task
     def compute_indicators(received: dict) -> dict:
@@ -59,8 +70,9 @@ def clauses_nightly() -> None:
         from clauses.compute import compute_as_of
         from clauses.warehouse import make_engine
 
-        decisions = compute_as_of(make_engine(task_settings().warehouse_url),
-                                  date.fromisoformat(received["as_of"]))
+        decisions = compute_as_of(
+            make_engine(task_settings().warehouse_url), date.fromisoformat(received["as_of"])
+        )
         return {**received, "decisions": decisions}
 
     @task
@@ -71,8 +83,11 @@ def clauses_nightly() -> None:
         from clauses.warehouse import make_engine
 
         settings = task_settings()
-        published = publish_extracts(make_engine(settings.warehouse_url), settings.extracts_dir,
-                                     date.fromisoformat(computed["as_of"]))
+        published = publish_extracts(
+            make_engine(settings.warehouse_url),
+            settings.extracts_dir,
+            date.fromisoformat(computed["as_of"]),
+        )
         return {**computed, "extracts": len(published)}
 
     @task

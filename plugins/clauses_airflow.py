@@ -75,8 +75,9 @@ def warehouse_url() -> str | None:
     try:
         conn = BaseHook.get_connection(WAREHOUSE_CONN_ID)
     except Exception:  # the connection is optional: CLAUSES_WAREHOUSE_URL or the default apply
-        log.warning("no %s connection: using CLAUSES_WAREHOUSE_URL or the default",
-                    WAREHOUSE_CONN_ID)
+        log.warning(
+            "no %s connection: using CLAUSES_WAREHOUSE_URL or the default", WAREHOUSE_CONN_ID
+        )
         return None
     extra = conn.extra_dejson or {}
     if extra.get("url"):
@@ -86,8 +87,12 @@ def warehouse_url() -> str | None:
     from sqlalchemy.engine import URL
 
     return URL.create(
-        "postgresql+psycopg", username=conn.login or None, password=conn.password or None,
-        host=conn.host or None, port=conn.port or None, database=conn.schema or None,
+        "postgresql+psycopg",
+        username=conn.login or None,
+        password=conn.password or None,
+        host=conn.host or None,
+        port=conn.port or None,
+        database=conn.schema or None,
     ).render_as_string(hide_password=False)
 
 

@@ -71,8 +71,7 @@ def write_small_landing(landing: Path) -> None:
     _write(region / "2024-04-02" / "copie_janvier.csv", january)
     _write(
         region / "2024-04-02" / "heures_errone.csv",
-        HEURES_HEADER
-        + f"{PORTEUR},2024-03,OP1,M1,{SIRET_B},État,12345678901234,EI,P4,CDI,10,X\n",
+        HEURES_HEADER + f"{PORTEUR},2024-03,OP1,M1,{SIRET_B},État,12345678901234,EI,P4,CDI,10,X\n",
     )
     _write(region / "2024-04-02" / "notice.pdf", "%PDF-1.4 not a contract file")
     bilans_header = (

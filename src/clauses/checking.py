@@ -27,17 +27,25 @@ def check_files(paths: list[Path], *, region: str | None = None) -> int:
     for path in paths:
         entry = LandingEntry(region, today, path.name, path, name_problem(path.name))
         if not path.is_file() or path.is_symlink():
-            entry = LandingEntry(region, today, path.name, path,
-                                 "n'est pas un fichier ordinaire (lien, dossier ou absent)")
+            entry = LandingEntry(
+                region,
+                today,
+                path.name,
+                path,
+                "n'est pas un fichier ordinaire (lien, dossier ou absent)",
+            )
         if entry.refusal:
-            reports.append(FileReport(region, today, path.name, "", "refusé", refusal=entry.refusal))
+            reports.append(
+                FileReport(region, today, path.name, "", "refusé", refusal=entry.refusal)
+            )
             continue
         sha = file_sha256(path)
         try:
             result = read_file(path)
         except FileRefused as refused:
-            reports.append(FileReport(region, today, path.name, sha, "refusé",
-                                      refusal=refused.reason))
+            reports.append(
+                FileReport(region, today, path.name, sha, "refusé", refusal=refused.reason)
+            )
             continue
         examined.append(ExaminedFile(entry, sha, result))
     examine_files(examined, pseudonym_key=key, region=region if region != "??" else None)

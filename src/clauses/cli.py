@@ -9,7 +9,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from clauses.config import ConfigurationError, load_settings
+from clauses.config import ConfigurationError, data_dir_from_env, load_settings
 
 log = logging.getLogger("clauses")
 
@@ -28,10 +28,14 @@ def _regions(text: str) -> set[str]:
 def cmd_generate(args: argparse.Namespace) -> int:
     from clauses.generate import generate_sample
 
-    settings_dir = Path(args.landing) if args.landing else _settings(demo_ok=True).landing_dir
-    summary = generate_sample(settings_dir, scale=args.scale, seed=args.seed, defects=args.defects)
-    print(json.dumps({k: v for k, v in vars(summary).items() if k != "defects"},
-                     ensure_ascii=False, indent=2, default=str))
+    landing = Path(args.landing) if args.landing else data_dir_from_env() / "landing"
+    try:
+        summary = generate_sample(landing, scale=args.scale, seed=args.seed, defects=args.defects)
+    except FileExistsError:
+        log.error("%s is not empty: the sample is only written into an empty landing zone", landing)
+        return 2
+    shown = {k: v for k, v in vars(summary).items() if k not in ("defects", "variants")}
+    print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
     return 0
 
 
@@ -66,8 +70,11 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     print(f"Run {report.run_id} as of {report.as_of} ({'live' if report.live else 'backfill'})")
     print(f"{'region':<8}{'received':>9}{'loaded':>8}{'quarant.':>9}{'refused':>8}{'rows':>9}")
     for region, s in sorted(report.regions.items()):
-        print(f"{region:<8}{s['received']:>9}{s['loaded']:>8}{s['quarantined']:>9}"
-              f"{s['refused']:>8}{s['rows_loaded']:>9}" + (f"  ERROR {s['error']}" if s["error"] else ""))
+        print(
+            f"{region:<8}{s['received']:>9}{s['loaded']:>8}{s['quarantined']:>9}"
+            f"{s['refused']:>8}{s['rows_loaded']:>9}"
+            + (f"  ERROR {s['error']}" if s["error"] else "")
+        )
     print("Decisions:", ", ".join(f"{k}: {v}" for k, v in sorted(report.decisions.items())))
     for path, reason in report.outside:
         print(f"refused in landing/: {path}: {reason}")
@@ -76,7 +83,7 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
         print(f"Extracts: {root}/<region>/{report.as_of}/ ({len(report.extracts)} folders)")
 
 
-def _settings(demo_ok: bool = False):  # type: ignore[no-untyped-def]
+def _settings():  # type: ignore[no-untyped-def]
     try:
         return load_settings()
     except ConfigurationError as error:
@@ -109,8 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="one nightly run as of a date")
     p.add_argument("--date", type=_date, required=True)
     p.add_argument("--regions", type=_regions, help="comma-separated region codes")
-    p.add_argument("--live", action="store_true",
-                   help="move loose files into the date's folder (default: only when the date is today)")
+    p.add_argument(
+        "--live",
+        action="store_true",
+        help="move loose files into the date's folder (default: only when the date is today)",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("rebuild", help="recompute every date of a range (a backfill by hand)")

@@ -22,7 +22,10 @@ from clauses.warehouse import sql_statements
 log = logging.getLogger(__name__)
 
 MART_TABLES = (
-    "mart_conventions", "mart_rule_results", "mart_regions", "mart_files",
+    "mart_conventions",
+    "mart_rule_results",
+    "mart_regions",
+    "mart_files",
     "mart_convention_sources",
 )
 WORK_TABLES = ("work_activity", "work_bilans", "work_strands", "work_partitions", "work_contents")
@@ -55,7 +58,7 @@ def compute_as_of(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> d
         _write_explanations(connection, as_of)
         for table in WORK_TABLES:
             connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
-        decisions = dict(
+        decisions: dict[str, int] = dict(
             connection.execute(
                 sa.text(
                     "SELECT decision, COUNT(*) FROM mart_conventions WHERE as_of = :as_of "
@@ -77,22 +80,32 @@ def _lock(connection: Connection, as_of: date) -> None:
 
 
 def _write_explanations(connection: Connection, as_of: date) -> None:
-    rows = connection.execute(
-        sa.text(
-            "SELECT num_convention, millesime, rule_id, measured_num, expected_num, "
-            "measured_num2, expected_num2, measured_date, expected_date "
-            "FROM mart_rule_results WHERE as_of = :as_of AND status = 'failed'"
-        ),
-        {"as_of": as_of},
-    ).mappings().all()
+    rows = (
+        connection.execute(
+            sa.text(
+                "SELECT num_convention, millesime, rule_id, measured_num, expected_num, "
+                "measured_num2, expected_num2, measured_date, expected_date "
+                "FROM mart_rule_results WHERE as_of = :as_of AND status = 'failed'"
+            ),
+            {"as_of": as_of},
+        )
+        .mappings()
+        .all()
+    )
     updates = []
     for row in rows:
         measured, expected, explanation = describe(row["rule_id"], dict(row))
-        updates.append({
-            "as_of": as_of, "num_convention": row["num_convention"],
-            "millesime": row["millesime"], "rule_id": row["rule_id"],
-            "measured_text": measured, "expected_text": expected, "explanation": explanation,
-        })
+        updates.append(
+            {
+                "as_of": as_of,
+                "num_convention": row["num_convention"],
+                "millesime": row["millesime"],
+                "rule_id": row["rule_id"],
+                "measured_text": measured,
+                "expected_text": expected,
+                "explanation": explanation,
+            }
+        )
     if updates:
         connection.execute(
             sa.text(

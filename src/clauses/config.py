@@ -47,6 +47,12 @@ class Settings:
         return self.data_dir / "extracts"
 
 
+def data_dir_from_env(env: dict[str, str] | None = None) -> Path:
+    """CLAUSES_DATA_DIR, default ./data (needs no key: generating a sample reads only this)."""
+    env = dict(os.environ) if env is None else env
+    return Path(env.get("CLAUSES_DATA_DIR") or "data").resolve()
+
+
 def default_warehouse_url(data_dir: Path) -> str:
     return f"sqlite:///{(data_dir / 'warehouse.sqlite').resolve()}"
 
@@ -72,7 +78,7 @@ def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None =
     CLAUSES_QUARANTINE_RETENTION_DAYS (default 90).
     """
     env = dict(os.environ) if env is None else env
-    data_dir = Path(env.get("CLAUSES_DATA_DIR") or "data").resolve()
+    data_dir = data_dir_from_env(env)
     url = warehouse_url or env.get("CLAUSES_WAREHOUSE_URL") or default_warehouse_url(data_dir)
     key_text = env.get("CLAUSES_PSEUDONYM_KEY", "")
     if key_text:

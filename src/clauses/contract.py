@@ -91,33 +91,68 @@ def header_key(text: str) -> str:
 
 # Enumerations (contract §2, "Enumerations")
 TYPE_DONNEUR_ORDRE = (
-    "État", "Établissement public de l'État", "Collectivité territoriale",
-    "Établissement public local", "Bailleur social", "Établissement de santé",
-    "Entreprise publique", "Acheteur privé", "Autre",
+    "État",
+    "Établissement public de l'État",
+    "Collectivité territoriale",
+    "Établissement public local",
+    "Bailleur social",
+    "Établissement de santé",
+    "Entreprise publique",
+    "Acheteur privé",
+    "Autre",
 )
 TYPE_EMPLOYEUR = ("Entreprise", "EI", "ETTI", "AI", "ACI", "EA", "ESAT", "GEIQ", "ETT")
 INCLUSIVE_EMPLOYERS = ("EI", "ETTI", "AI", "ACI", "EA", "ESAT", "GEIQ")
 PUBLIC_PRIORITAIRE = (
-    "DELD", "BRSA", "ASS", "AAH", "RQTH", "Jeune -26 ans", "Senior +50 ans", "Résident QPV",
-    "Suivi SIAE", "Autre",
+    "DELD",
+    "BRSA",
+    "ASS",
+    "AAH",
+    "RQTH",
+    "Jeune -26 ans",
+    "Senior +50 ans",
+    "Résident QPV",
+    "Suivi SIAE",
+    "Autre",
 )
 MODALITE = (
-    "CDI", "CDD", "Intérim", "Mise à disposition ETTI", "Mise à disposition AI",
-    "Contrat d'insertion SIAE", "Apprentissage", "Contrat de professionnalisation", "Formation",
+    "CDI",
+    "CDD",
+    "Intérim",
+    "Mise à disposition ETTI",
+    "Mise à disposition AI",
+    "Contrat d'insertion SIAE",
+    "Apprentissage",
+    "Contrat de professionnalisation",
+    "Formation",
     "Autre",
 )
 TYPE_CLAUSE = (
-    "Condition d'exécution", "Critère d'attribution", "Marché réservé SIAE",
-    "Marché réservé EA-ESAT", "Marché d'insertion",
+    "Condition d'exécution",
+    "Critère d'attribution",
+    "Marché réservé SIAE",
+    "Marché réservé EA-ESAT",
+    "Marché d'insertion",
 )
 TYPE_PARTENAIRE = (
-    "Service public de l'emploi", "SIAE", "EA-ESAT", "GEIQ", "Organisme de formation",
-    "Collectivité", "Entreprise", "Autre",
+    "Service public de l'emploi",
+    "SIAE",
+    "EA-ESAT",
+    "GEIQ",
+    "Organisme de formation",
+    "Collectivité",
+    "Entreprise",
+    "Autre",
 )
 SEXE = ("F", "H")
 NATURE = ("Travaux", "Services", "Fournitures")
 GRAND_PROJET = (
-    "JOP 2024", "Grand Paris Express", "Canal Seine-Nord Europe", "NPNRU", "Bassin minier", "Autre",
+    "JOP 2024",
+    "Grand Paris Express",
+    "Canal Seine-Nord Europe",
+    "NPNRU",
+    "Bassin minier",
+    "Autre",
 )
 TYPE_BILAN = ("intermédiaire", "annuel")
 VOLET = ("facilitateur", "coordinateur")
@@ -145,10 +180,28 @@ REGIONS: dict[str, tuple[str, str]] = {
 
 # Headers of direct personal identifiers: dropped at reading, never stored (contract §3).
 PERSONAL_DATA_HEADERS = (
-    "Nom", "Nom de naissance", "Nom d'usage", "Prénom", "Prénoms", "NIR",
-    "Numéro de sécurité sociale", "N° de sécurité sociale", "N° sécurité sociale",
-    "Numéro sécu", "Date de naissance", "Adresse", "Adresse postale", "Téléphone", "Tél",
-    "Portable", "Courriel", "Email", "E-mail", "Mail", "Adresse e-mail", "Adresse mail",
+    "Nom",
+    "Nom de naissance",
+    "Nom d'usage",
+    "Prénom",
+    "Prénoms",
+    "NIR",
+    "Numéro de sécurité sociale",
+    "N° de sécurité sociale",
+    "N° sécurité sociale",
+    "Numéro sécu",
+    "Date de naissance",
+    "Adresse",
+    "Adresse postale",
+    "Téléphone",
+    "Tél",
+    "Portable",
+    "Courriel",
+    "Email",
+    "E-mail",
+    "Mail",
+    "Adresse e-mail",
+    "Adresse mail",
 )
 
 _T = ColType
@@ -157,36 +210,53 @@ MOIS = Column("Mois", "mois", _T.MONTH)
 
 KINDS: dict[Kind, KindSpec] = {
     Kind.HEURES: KindSpec(
-        Kind.HEURES, "stg_heures",
+        Kind.HEURES,
+        "stg_heures",
         (
-            SIRET_PORTEUR, MOIS,
+            SIRET_PORTEUR,
+            MOIS,
             Column("Code opération", "code_operation", _T.TEXT),
             Column("N° marché", "num_marche", _T.TEXT),
             Column("N° lot", "num_lot", _T.TEXT, required=False),
             Column("SIRET donneur d'ordre", "siret_donneur_ordre", _T.SIRET),
-            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM,
-                   enum=TYPE_DONNEUR_ORDRE),
+            Column(
+                "Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM, enum=TYPE_DONNEUR_ORDRE
+            ),
             Column("SIRET employeur", "siret_employeur", _T.SIRET),
             Column("Type d'employeur", "type_employeur", _T.ENUM, enum=TYPE_EMPLOYEUR),
             Column("ID participant", "participant_hash", _T.PARTICIPANT, max_length=64),
-            Column("Public prioritaire", "public_prioritaire", _T.ENUM_LIST, required=False,
-                   enum=PUBLIC_PRIORITAIRE),
+            Column(
+                "Public prioritaire",
+                "public_prioritaire",
+                _T.ENUM_LIST,
+                required=False,
+                enum=PUBLIC_PRIORITAIRE,
+            ),
             Column("Modalité", "modalite", _T.ENUM, enum=MODALITE),
             Column("Heures réalisées", "heures_realisees", _T.NUMBER, min=0, max=744, warn_max=220),
             Column("Heures de formation", "heures_formation", _T.NUMBER, required=False, min=0),
             Column("Sexe", "sexe", _T.ENUM, required=False, enum=SEXE),
-            Column("Année de naissance", "annee_naissance", _T.INTEGER, required=False,
-                   min=1940, max=2012),
+            Column(
+                "Année de naissance",
+                "annee_naissance",
+                _T.INTEGER,
+                required=False,
+                min=1940,
+                max=2012,
+            ),
         ),
         signature=("ID participant", "Heures réalisées"),
     ),
     Kind.MARCHES: KindSpec(
-        Kind.MARCHES, "stg_marches",
+        Kind.MARCHES,
+        "stg_marches",
         (
-            SIRET_PORTEUR, MOIS,
+            SIRET_PORTEUR,
+            MOIS,
             Column("SIRET donneur d'ordre", "siret_donneur_ordre", _T.SIRET),
-            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM,
-                   enum=TYPE_DONNEUR_ORDRE),
+            Column(
+                "Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM, enum=TYPE_DONNEUR_ORDRE
+            ),
             Column("N° marché", "num_marche", _T.TEXT),
             Column("N° lot", "num_lot", _T.TEXT, required=False),
             Column("Objet", "objet", _T.TEXT),
@@ -200,21 +270,26 @@ KINDS: dict[Kind, KindSpec] = {
         signature=("Type de clause",),
     ),
     Kind.CONTACTS: KindSpec(
-        Kind.CONTACTS, "stg_contacts",
+        Kind.CONTACTS,
+        "stg_contacts",
         (
-            SIRET_PORTEUR, MOIS,
+            SIRET_PORTEUR,
+            MOIS,
             Column("Date", "date_contact", _T.DATE),
             Column("SIRET acheteur", "siret_acheteur", _T.SIRET),
-            Column("Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM,
-                   enum=TYPE_DONNEUR_ORDRE),
+            Column(
+                "Type de donneur d'ordre", "type_donneur_ordre", _T.ENUM, enum=TYPE_DONNEUR_ORDRE
+            ),
             Column("Objet", "objet", _T.TEXT, required=False),
         ),
         signature=("SIRET acheteur",),
     ),
     Kind.PARTENARIATS: KindSpec(
-        Kind.PARTENARIATS, "stg_partenariats",
+        Kind.PARTENARIATS,
+        "stg_partenariats",
         (
-            SIRET_PORTEUR, MOIS,
+            SIRET_PORTEUR,
+            MOIS,
             Column("Date", "date_partenariat", _T.DATE),
             Column("Partenaire", "partenaire", _T.TEXT),
             Column("SIRET partenaire", "siret_partenaire", _T.SIRET, required=False),
@@ -224,7 +299,8 @@ KINDS: dict[Kind, KindSpec] = {
         signature=("Type de partenaire",),
     ),
     Kind.BILANS: KindSpec(
-        Kind.BILANS, "stg_bilans",
+        Kind.BILANS,
+        "stg_bilans",
         (
             SIRET_PORTEUR,
             Column("N° convention", "num_convention", _T.TEXT),
@@ -244,7 +320,8 @@ KINDS: dict[Kind, KindSpec] = {
         unique_within_file=("num_convention", "millesime", "type_bilan"),
     ),
     Kind.CONVENTIONS: KindSpec(
-        Kind.CONVENTIONS, "stg_conventions",
+        Kind.CONVENTIONS,
+        "stg_conventions",
         (
             Column("N° convention", "num_convention", _T.TEXT),
             Column("Millésime", "millesime", _T.INTEGER, min=2000, max=2100),
@@ -261,24 +338,51 @@ KINDS: dict[Kind, KindSpec] = {
             Column("Subvention État", "subvention_etat_cents", _T.AMOUNT, min=0),
             Column("Cofinancements", "cofinancements_cents", _T.AMOUNT, min=0),
             Column("Cofinanceurs", "cofinanceurs", _T.TEXT, required=False),
-            Column("Financements préexistants", "financements_preexistants_cents", _T.AMOUNT,
-                   required=False, min=0),
+            Column(
+                "Financements préexistants",
+                "financements_preexistants_cents",
+                _T.AMOUNT,
+                required=False,
+                min=0,
+            ),
             Column("Date de signature", "date_signature", _T.DATE, required=False),
             Column("Avance versée", "avance_versee_cents", _T.AMOUNT, min=0),
             Column("N° avenant", "num_avenant", _T.INTEGER, min=0),
             Column("Objectif heures", "objectif_heures", _T.NUMBER, required=False, min=0),
-            Column("Objectif bénéficiaires", "objectif_beneficiaires", _T.NUMBER, required=False,
-                   min=0),
-            Column("Objectif bénéficiaires ETP", "objectif_beneficiaires_etp", _T.NUMBER,
-                   required=False, min=0),
-            Column("Objectif structures inclusives", "objectif_structures_inclusives", _T.NUMBER,
-                   required=False, min=0),
-            Column("Objectif contacts acheteurs", "objectif_contacts_acheteurs", _T.NUMBER,
-                   required=False, min=0),
-            Column("Objectif marchés accompagnés", "objectif_marches_accompagnes", _T.NUMBER,
-                   required=False, min=0),
-            Column("Objectif partenariats", "objectif_partenariats", _T.NUMBER, required=False,
-                   min=0),
+            Column(
+                "Objectif bénéficiaires", "objectif_beneficiaires", _T.NUMBER, required=False, min=0
+            ),
+            Column(
+                "Objectif bénéficiaires ETP",
+                "objectif_beneficiaires_etp",
+                _T.NUMBER,
+                required=False,
+                min=0,
+            ),
+            Column(
+                "Objectif structures inclusives",
+                "objectif_structures_inclusives",
+                _T.NUMBER,
+                required=False,
+                min=0,
+            ),
+            Column(
+                "Objectif contacts acheteurs",
+                "objectif_contacts_acheteurs",
+                _T.NUMBER,
+                required=False,
+                min=0,
+            ),
+            Column(
+                "Objectif marchés accompagnés",
+                "objectif_marches_accompagnes",
+                _T.NUMBER,
+                required=False,
+                min=0,
+            ),
+            Column(
+                "Objectif partenariats", "objectif_partenariats", _T.NUMBER, required=False, min=0
+            ),
         ),
         signature=("ETP conventionnés",),
         unique_within_file=("num_convention", "millesime", "num_avenant"),

@@ -152,8 +152,9 @@ class _Sirets:
         while True:
             # one leading zero at most: a number cell then keeps 13 digits
             first = f"0{rng.randint(1, 9)}" if leading_zero else str(rng.randint(1, 9))
-            siren = _luhn_complete(first + "".join(str(rng.randint(0, 9))
-                                                   for _ in range(8 - len(first))))
+            siren = _luhn_complete(
+                first + "".join(str(rng.randint(0, 9)) for _ in range(8 - len(first)))
+            )
             nic = f"{rng.choice((1, 1, 2, 3, 11, 12, 24, 35, 41, 57, 112, 203)):04d}"
             siret = _luhn_complete(siren + nic)
             if siret not in self.used and _luhn_ok(siret[:9]):
@@ -206,60 +207,172 @@ HEADERS: dict[Kind, tuple[_Col, ...]] = {
     Kind.HEURES: (
         _SIRET_PORTEUR,
         _MOIS,
-        _c("code_operation", "text", "Code opération", "code_operation", "Code.Operation",
-           "CODE_OPERATION"),
+        _c(
+            "code_operation",
+            "text",
+            "Code opération",
+            "code_operation",
+            "Code.Operation",
+            "CODE_OPERATION",
+        ),
         _c("num_marche", "text", "N° marché", "n°_marche", "N° Marché", "N°_MARCHE"),
         _c("num_lot", "text", "N° lot", "n°_lot", "N° Lot ", "N°_LOT"),
-        _c("siret_donneur_ordre", "siret", "SIRET donneur d'ordre", "siret_donneur_d_ordre",
-           "Siret donneur d ordre", "SIRET_DONNEUR_D_ORDRE"),
-        _c("type_donneur_ordre", "enum", "Type de donneur d'ordre", "type_de_donneur_d_ordre",
-           "type-de-donneur-d-ordre", "TYPE_DE_DONNEUR_D_ORDRE"),
-        _c("siret_employeur", "siret", "SIRET employeur", "siret_employeur", "Siret Employeur",
-           "SIRET_EMPLOYEUR"),
-        _c("type_employeur", "enum", "Type d'employeur", "type_d_employeur", "Type d employeur ",
-           "TYPE_D_EMPLOYEUR"),
-        _c("id_participant", "text", "ID participant", "id_participant", "Id Participant",
-           "ID_PARTICIPANT"),
-        _c("public_prioritaire", "list", "Public prioritaire", "public_prioritaire",
-           "Public Prioritaire", "PUBLIC_PRIORITAIRE"),
+        _c(
+            "siret_donneur_ordre",
+            "siret",
+            "SIRET donneur d'ordre",
+            "siret_donneur_d_ordre",
+            "Siret donneur d ordre",
+            "SIRET_DONNEUR_D_ORDRE",
+        ),
+        _c(
+            "type_donneur_ordre",
+            "enum",
+            "Type de donneur d'ordre",
+            "type_de_donneur_d_ordre",
+            "type-de-donneur-d-ordre",
+            "TYPE_DE_DONNEUR_D_ORDRE",
+        ),
+        _c(
+            "siret_employeur",
+            "siret",
+            "SIRET employeur",
+            "siret_employeur",
+            "Siret Employeur",
+            "SIRET_EMPLOYEUR",
+        ),
+        _c(
+            "type_employeur",
+            "enum",
+            "Type d'employeur",
+            "type_d_employeur",
+            "Type d employeur ",
+            "TYPE_D_EMPLOYEUR",
+        ),
+        _c(
+            "id_participant",
+            "text",
+            "ID participant",
+            "id_participant",
+            "Id Participant",
+            "ID_PARTICIPANT",
+        ),
+        _c(
+            "public_prioritaire",
+            "list",
+            "Public prioritaire",
+            "public_prioritaire",
+            "Public Prioritaire",
+            "PUBLIC_PRIORITAIRE",
+        ),
         _c("modalite", "enum", "Modalité", "modalite", "Modalite ", "MODALITE"),
-        _c("heures_realisees", "num", "Heures réalisées", "heures_realisees", "heures-realisees",
-           "HEURES_REALISEES"),
-        _c("heures_formation", "num", "Heures de formation", "heures_de_formation",
-           "Heures de Formation", "HEURES_DE_FORMATION", droppable=True),
+        _c(
+            "heures_realisees",
+            "num",
+            "Heures réalisées",
+            "heures_realisees",
+            "heures-realisees",
+            "HEURES_REALISEES",
+        ),
+        _c(
+            "heures_formation",
+            "num",
+            "Heures de formation",
+            "heures_de_formation",
+            "Heures de Formation",
+            "HEURES_DE_FORMATION",
+            droppable=True,
+        ),
         _c("sexe", "enum", "Sexe", "sexe", "SEXE ", "SEXE", droppable=True),
-        _c("annee_naissance", "int", "Année de naissance", "annee_de_naissance",
-           "Annee de naissance", "ANNEE_DE_NAISSANCE", droppable=True),
+        _c(
+            "annee_naissance",
+            "int",
+            "Année de naissance",
+            "annee_de_naissance",
+            "Annee de naissance",
+            "ANNEE_DE_NAISSANCE",
+            droppable=True,
+        ),
     ),
     Kind.MARCHES: (
         _SIRET_PORTEUR,
         _MOIS,
-        _c("siret_donneur_ordre", "siret", "SIRET donneur d'ordre", "siret_donneur_d_ordre",
-           "Siret donneur d ordre", "SIRET_DONNEUR_D_ORDRE"),
-        _c("type_donneur_ordre", "enum", "Type de donneur d'ordre", "type_de_donneur_d_ordre",
-           "type-de-donneur-d-ordre", "TYPE_DE_DONNEUR_D_ORDRE"),
+        _c(
+            "siret_donneur_ordre",
+            "siret",
+            "SIRET donneur d'ordre",
+            "siret_donneur_d_ordre",
+            "Siret donneur d ordre",
+            "SIRET_DONNEUR_D_ORDRE",
+        ),
+        _c(
+            "type_donneur_ordre",
+            "enum",
+            "Type de donneur d'ordre",
+            "type_de_donneur_d_ordre",
+            "type-de-donneur-d-ordre",
+            "TYPE_DE_DONNEUR_D_ORDRE",
+        ),
         _c("num_marche", "text", "N° marché", "n°_marche", "N° Marché", "N°_MARCHE"),
         _c("num_lot", "text", "N° lot", "n°_lot", "N° Lot ", "N°_LOT"),
         _c("objet", "text", "Objet", "objet", "Objet ", "OBJET"),
         _c("nature", "enum", "Nature", "nature", "Nature ", "NATURE"),
-        _c("type_clause", "enum", "Type de clause", "type_de_clause", "Type de Clause ",
-           "TYPE_DE_CLAUSE"),
+        _c(
+            "type_clause",
+            "enum",
+            "Type de clause",
+            "type_de_clause",
+            "Type de Clause ",
+            "TYPE_DE_CLAUSE",
+        ),
         _c("montant_ht", "amount", "Montant HT", "montant_ht", "Montant-HT", "MONTANT_HT"),
-        _c("heures_prevues", "num", "Heures prévues", "heures_prevues", "Heures Prevues",
-           "HEURES_PREVUES"),
-        _c("date_notification", "date", "Date de notification", "date_de_notification",
-           "Date de Notification", "DATE_DE_NOTIFICATION", droppable=True),
-        _c("grand_projet", "enum", "Grand projet", "grand_projet", "Grand Projet ",
-           "GRAND_PROJET", droppable=True),
+        _c(
+            "heures_prevues",
+            "num",
+            "Heures prévues",
+            "heures_prevues",
+            "Heures Prevues",
+            "HEURES_PREVUES",
+        ),
+        _c(
+            "date_notification",
+            "date",
+            "Date de notification",
+            "date_de_notification",
+            "Date de Notification",
+            "DATE_DE_NOTIFICATION",
+            droppable=True,
+        ),
+        _c(
+            "grand_projet",
+            "enum",
+            "Grand projet",
+            "grand_projet",
+            "Grand Projet ",
+            "GRAND_PROJET",
+            droppable=True,
+        ),
     ),
     Kind.CONTACTS: (
         _SIRET_PORTEUR,
         _MOIS,
         _c("date", "date", "Date", "date", "Date ", "DATE"),
-        _c("siret_acheteur", "siret", "SIRET acheteur", "siret_acheteur", "Siret Acheteur ",
-           "SIRET_ACHETEUR"),
-        _c("type_donneur_ordre", "enum", "Type de donneur d'ordre", "type_de_donneur_d_ordre",
-           "type-de-donneur-d-ordre", "TYPE_DE_DONNEUR_D_ORDRE"),
+        _c(
+            "siret_acheteur",
+            "siret",
+            "SIRET acheteur",
+            "siret_acheteur",
+            "Siret Acheteur ",
+            "SIRET_ACHETEUR",
+        ),
+        _c(
+            "type_donneur_ordre",
+            "enum",
+            "Type de donneur d'ordre",
+            "type_de_donneur_d_ordre",
+            "type-de-donneur-d-ordre",
+            "TYPE_DE_DONNEUR_D_ORDRE",
+        ),
         _c("objet", "text", "Objet", "objet", "Objet ", "OBJET", droppable=True),
     ),
     Kind.PARTENARIATS: (
@@ -267,88 +380,263 @@ HEADERS: dict[Kind, tuple[_Col, ...]] = {
         _MOIS,
         _c("date", "date", "Date", "date", "Date ", "DATE"),
         _c("partenaire", "text", "Partenaire", "partenaire", "Partenaire ", "PARTENAIRE"),
-        _c("siret_partenaire", "siret", "SIRET partenaire", "siret_partenaire",
-           "Siret Partenaire", "SIRET_PARTENAIRE", droppable=True),
-        _c("type_partenaire", "enum", "Type de partenaire", "type_de_partenaire",
-           "Type de Partenaire ", "TYPE_DE_PARTENAIRE"),
+        _c(
+            "siret_partenaire",
+            "siret",
+            "SIRET partenaire",
+            "siret_partenaire",
+            "Siret Partenaire",
+            "SIRET_PARTENAIRE",
+            droppable=True,
+        ),
+        _c(
+            "type_partenaire",
+            "enum",
+            "Type de partenaire",
+            "type_de_partenaire",
+            "Type de Partenaire ",
+            "TYPE_DE_PARTENAIRE",
+        ),
         _c("objet", "text", "Objet", "objet", "Objet ", "OBJET", droppable=True),
     ),
     Kind.BILANS: (
         _SIRET_PORTEUR,
-        _c("num_convention", "text", "N° convention", "n°_convention", "N° Convention",
-           "N°_CONVENTION"),
+        _c(
+            "num_convention",
+            "text",
+            "N° convention",
+            "n°_convention",
+            "N° Convention",
+            "N°_CONVENTION",
+        ),
         _c("millesime", "int", "Millésime", "millesime", "Millesime", "MILLESIME"),
-        _c("type_bilan", "enum", "Type de bilan", "type_de_bilan", "Type de Bilan ",
-           "TYPE_DE_BILAN"),
-        _c("date_bilan", "date", "Date du bilan", "date_du_bilan", "Date du Bilan",
-           "DATE_DU_BILAN"),
-        _c("heures_insertion", "num", "Heures d'insertion", "heures_d_insertion",
-           "Heures d insertion", "HEURES_D_INSERTION"),
-        _c("beneficiaires", "num", "Bénéficiaires", "beneficiaires", "Beneficiaires ",
-           "BENEFICIAIRES"),
-        _c("beneficiaires_etp", "num", "Bénéficiaires ETP", "beneficiaires_etp",
-           "Beneficiaires-ETP", "BENEFICIAIRES_ETP"),
-        _c("structures_inclusives", "num", "Structures inclusives", "structures_inclusives",
-           "Structures Inclusives", "STRUCTURES_INCLUSIVES"),
-        _c("contacts_acheteurs", "num", "Contacts acheteurs", "contacts_acheteurs",
-           "Contacts Acheteurs", "CONTACTS_ACHETEURS"),
-        _c("marches_accompagnes", "num", "Marchés accompagnés", "marches_accompagnes",
-           "Marches accompagnes", "MARCHES_ACCOMPAGNES"),
-        _c("partenariats", "num", "Partenariats", "partenariats", "Partenariats ",
-           "PARTENARIATS"),
-        _c("bilan_qualitatif", "text", "Bilan qualitatif", "bilan_qualitatif",
-           "Bilan Qualitatif", "BILAN_QUALITATIF", droppable=True),
+        _c(
+            "type_bilan",
+            "enum",
+            "Type de bilan",
+            "type_de_bilan",
+            "Type de Bilan ",
+            "TYPE_DE_BILAN",
+        ),
+        _c(
+            "date_bilan", "date", "Date du bilan", "date_du_bilan", "Date du Bilan", "DATE_DU_BILAN"
+        ),
+        _c(
+            "heures_insertion",
+            "num",
+            "Heures d'insertion",
+            "heures_d_insertion",
+            "Heures d insertion",
+            "HEURES_D_INSERTION",
+        ),
+        _c(
+            "beneficiaires",
+            "num",
+            "Bénéficiaires",
+            "beneficiaires",
+            "Beneficiaires ",
+            "BENEFICIAIRES",
+        ),
+        _c(
+            "beneficiaires_etp",
+            "num",
+            "Bénéficiaires ETP",
+            "beneficiaires_etp",
+            "Beneficiaires-ETP",
+            "BENEFICIAIRES_ETP",
+        ),
+        _c(
+            "structures_inclusives",
+            "num",
+            "Structures inclusives",
+            "structures_inclusives",
+            "Structures Inclusives",
+            "STRUCTURES_INCLUSIVES",
+        ),
+        _c(
+            "contacts_acheteurs",
+            "num",
+            "Contacts acheteurs",
+            "contacts_acheteurs",
+            "Contacts Acheteurs",
+            "CONTACTS_ACHETEURS",
+        ),
+        _c(
+            "marches_accompagnes",
+            "num",
+            "Marchés accompagnés",
+            "marches_accompagnes",
+            "Marches accompagnes",
+            "MARCHES_ACCOMPAGNES",
+        ),
+        _c("partenariats", "num", "Partenariats", "partenariats", "Partenariats ", "PARTENARIATS"),
+        _c(
+            "bilan_qualitatif",
+            "text",
+            "Bilan qualitatif",
+            "bilan_qualitatif",
+            "Bilan Qualitatif",
+            "BILAN_QUALITATIF",
+            droppable=True,
+        ),
     ),
     Kind.CONVENTIONS: (
-        _c("num_convention", "text", "N° convention", "n°_convention", "N° Convention",
-           "N°_CONVENTION"),
+        _c(
+            "num_convention",
+            "text",
+            "N° convention",
+            "n°_convention",
+            "N° Convention",
+            "N°_CONVENTION",
+        ),
         _c("millesime", "int", "Millésime", "millesime", "Millesime", "MILLESIME"),
         _c("code_region", "code", "Code région", "code_region", "Code Region ", "CODE_REGION"),
         _SIRET_PORTEUR,
-        _c("raison_sociale", "text", "Raison sociale", "raison_sociale", "Raison Sociale",
-           "RAISON_SOCIALE"),
-        _c("categorie_juridique", "int", "Catégorie juridique", "categorie_juridique",
-           "Categorie juridique ", "CATEGORIE_JURIDIQUE"),
+        _c(
+            "raison_sociale",
+            "text",
+            "Raison sociale",
+            "raison_sociale",
+            "Raison Sociale",
+            "RAISON_SOCIALE",
+        ),
+        _c(
+            "categorie_juridique",
+            "int",
+            "Catégorie juridique",
+            "categorie_juridique",
+            "Categorie juridique ",
+            "CATEGORIE_JURIDIQUE",
+        ),
         _c("volet", "enum", "Volet", "volet", "Volet ", "VOLET"),
-        _c("etp_conventionnes", "num", "ETP conventionnés", "etp_conventionnes",
-           "ETP Conventionnes", "ETP_CONVENTIONNES"),
-        _c("date_debut", "date", "Date de début", "date_de_debut", "Date de Debut",
-           "DATE_DE_DEBUT"),
+        _c(
+            "etp_conventionnes",
+            "num",
+            "ETP conventionnés",
+            "etp_conventionnes",
+            "ETP Conventionnes",
+            "ETP_CONVENTIONNES",
+        ),
+        _c(
+            "date_debut", "date", "Date de début", "date_de_debut", "Date de Debut", "DATE_DE_DEBUT"
+        ),
         _c("date_fin", "date", "Date de fin", "date_de_fin", "Date de Fin ", "DATE_DE_FIN"),
-        _c("date_recrutement", "date", "Date de recrutement", "date_de_recrutement",
-           "Date de Recrutement", "DATE_DE_RECRUTEMENT"),
+        _c(
+            "date_recrutement",
+            "date",
+            "Date de recrutement",
+            "date_de_recrutement",
+            "Date de Recrutement",
+            "DATE_DE_RECRUTEMENT",
+        ),
         _c("cout_total", "amount", "Coût total", "cout_total", "Cout Total", "COUT_TOTAL"),
-        _c("subvention_etat", "amount", "Subvention État", "subvention_etat",
-           "Subvention Etat ", "SUBVENTION_ETAT"),
-        _c("cofinancements", "amount", "Cofinancements", "cofinancements", "Cofinancements ",
-           "COFINANCEMENTS"),
-        _c("cofinanceurs", "text", "Cofinanceurs", "cofinanceurs", "Cofinanceurs ",
-           "COFINANCEURS", droppable=True),
-        _c("financements_preexistants", "amount", "Financements préexistants",
-           "financements_preexistants", "Financements Preexistants", "FINANCEMENTS_PREEXISTANTS"),
-        _c("date_signature", "date", "Date de signature", "date_de_signature",
-           "Date de Signature", "DATE_DE_SIGNATURE", droppable=True),
-        _c("avance_versee", "amount", "Avance versée", "avance_versee", "Avance Versee ",
-           "AVANCE_VERSEE"),
+        _c(
+            "subvention_etat",
+            "amount",
+            "Subvention État",
+            "subvention_etat",
+            "Subvention Etat ",
+            "SUBVENTION_ETAT",
+        ),
+        _c(
+            "cofinancements",
+            "amount",
+            "Cofinancements",
+            "cofinancements",
+            "Cofinancements ",
+            "COFINANCEMENTS",
+        ),
+        _c(
+            "cofinanceurs",
+            "text",
+            "Cofinanceurs",
+            "cofinanceurs",
+            "Cofinanceurs ",
+            "COFINANCEURS",
+            droppable=True,
+        ),
+        _c(
+            "financements_preexistants",
+            "amount",
+            "Financements préexistants",
+            "financements_preexistants",
+            "Financements Preexistants",
+            "FINANCEMENTS_PREEXISTANTS",
+        ),
+        _c(
+            "date_signature",
+            "date",
+            "Date de signature",
+            "date_de_signature",
+            "Date de Signature",
+            "DATE_DE_SIGNATURE",
+            droppable=True,
+        ),
+        _c(
+            "avance_versee",
+            "amount",
+            "Avance versée",
+            "avance_versee",
+            "Avance Versee ",
+            "AVANCE_VERSEE",
+        ),
         _c("num_avenant", "int", "N° avenant", "n°_avenant", "N° Avenant", "N°_AVENANT"),
-        _c("objectif_heures", "num", "Objectif heures", "objectif_heures", "Objectif Heures",
-           "OBJECTIF_HEURES"),
-        _c("objectif_beneficiaires", "num", "Objectif bénéficiaires", "objectif_beneficiaires",
-           "Objectif Beneficiaires", "OBJECTIF_BENEFICIAIRES"),
-        _c("objectif_beneficiaires_etp", "num", "Objectif bénéficiaires ETP",
-           "objectif_beneficiaires_etp", "Objectif Beneficiaires-ETP",
-           "OBJECTIF_BENEFICIAIRES_ETP"),
-        _c("objectif_structures_inclusives", "num", "Objectif structures inclusives",
-           "objectif_structures_inclusives", "Objectif Structures Inclusives",
-           "OBJECTIF_STRUCTURES_INCLUSIVES"),
-        _c("objectif_contacts_acheteurs", "num", "Objectif contacts acheteurs",
-           "objectif_contacts_acheteurs", "Objectif Contacts Acheteurs",
-           "OBJECTIF_CONTACTS_ACHETEURS"),
-        _c("objectif_marches_accompagnes", "num", "Objectif marchés accompagnés",
-           "objectif_marches_accompagnes", "Objectif Marches Accompagnes",
-           "OBJECTIF_MARCHES_ACCOMPAGNES"),
-        _c("objectif_partenariats", "num", "Objectif partenariats", "objectif_partenariats",
-           "Objectif Partenariats", "OBJECTIF_PARTENARIATS"),
+        _c(
+            "objectif_heures",
+            "num",
+            "Objectif heures",
+            "objectif_heures",
+            "Objectif Heures",
+            "OBJECTIF_HEURES",
+        ),
+        _c(
+            "objectif_beneficiaires",
+            "num",
+            "Objectif bénéficiaires",
+            "objectif_beneficiaires",
+            "Objectif Beneficiaires",
+            "OBJECTIF_BENEFICIAIRES",
+        ),
+        _c(
+            "objectif_beneficiaires_etp",
+            "num",
+            "Objectif bénéficiaires ETP",
+            "objectif_beneficiaires_etp",
+            "Objectif Beneficiaires-ETP",
+            "OBJECTIF_BENEFICIAIRES_ETP",
+        ),
+        _c(
+            "objectif_structures_inclusives",
+            "num",
+            "Objectif structures inclusives",
+            "objectif_structures_inclusives",
+            "Objectif Structures Inclusives",
+            "OBJECTIF_STRUCTURES_INCLUSIVES",
+        ),
+        _c(
+            "objectif_contacts_acheteurs",
+            "num",
+            "Objectif contacts acheteurs",
+            "objectif_contacts_acheteurs",
+            "Objectif Contacts Acheteurs",
+            "OBJECTIF_CONTACTS_ACHETEURS",
+        ),
+        _c(
+            "objectif_marches_accompagnes",
+            "num",
+            "Objectif marchés accompagnés",
+            "objectif_marches_accompagnes",
+            "Objectif Marches Accompagnes",
+            "OBJECTIF_MARCHES_ACCOMPAGNES",
+        ),
+        _c(
+            "objectif_partenariats",
+            "num",
+            "Objectif partenariats",
+            "objectif_partenariats",
+            "Objectif Partenariats",
+            "OBJECTIF_PARTENARIATS",
+        ),
     ),
 }
 
@@ -418,20 +706,39 @@ _TOWNS: dict[str, tuple[str, ...]] = {
     "03": ("Cayenne", "Kourou", "Saint-Laurent-du-Maroni", "Matoury"),
     "04": ("Saint-Denis", "Saint-Pierre", "Le Port", "Saint-Paul", "Le Tampon"),
     "06": ("Mamoudzou", "Koungou", "Dzaoudzi"),
-    "11": ("Paris", "Saint-Denis", "Créteil", "Nanterre", "Évry-Courcouronnes", "Cergy",
-           "Versailles", "Montreuil", "Argenteuil", "Meaux", "Aubervilliers", "Melun"),
+    "11": (
+        "Paris",
+        "Saint-Denis",
+        "Créteil",
+        "Nanterre",
+        "Évry-Courcouronnes",
+        "Cergy",
+        "Versailles",
+        "Montreuil",
+        "Argenteuil",
+        "Meaux",
+        "Aubervilliers",
+        "Melun",
+    ),
     "24": ("Orléans", "Tours", "Bourges", "Blois", "Chartres", "Châteauroux"),
     "27": ("Dijon", "Besançon", "Belfort", "Auxerre", "Chalon-sur-Saône", "Nevers", "Mâcon"),
     "28": ("Rouen", "Caen", "Le Havre", "Cherbourg-en-Cotentin", "Évreux", "Alençon"),
-    "32": ("Lille", "Amiens", "Roubaix", "Dunkerque", "Lens", "Valenciennes", "Beauvais",
-           "Calais"),
+    "32": ("Lille", "Amiens", "Roubaix", "Dunkerque", "Lens", "Valenciennes", "Beauvais", "Calais"),
     "44": ("Strasbourg", "Reims", "Metz", "Mulhouse", "Nancy", "Troyes", "Colmar"),
     "52": ("Nantes", "Angers", "Le Mans", "Saint-Nazaire", "La Roche-sur-Yon", "Laval"),
     "53": ("Rennes", "Brest", "Lorient", "Quimper", "Saint-Brieuc", "Vannes"),
     "75": ("Bordeaux", "Limoges", "Poitiers", "La Rochelle", "Pau", "Angoulême", "Niort"),
     "76": ("Toulouse", "Montpellier", "Nîmes", "Perpignan", "Béziers", "Albi", "Tarbes"),
-    "84": ("Lyon", "Grenoble", "Saint-Étienne", "Clermont-Ferrand", "Villeurbanne", "Annecy",
-           "Valence", "Chambéry"),
+    "84": (
+        "Lyon",
+        "Grenoble",
+        "Saint-Étienne",
+        "Clermont-Ferrand",
+        "Villeurbanne",
+        "Annecy",
+        "Valence",
+        "Chambéry",
+    ),
     "93": ("Marseille", "Nice", "Toulon", "Avignon", "Aix-en-Provence", "Cannes"),
     "94": ("Ajaccio", "Bastia", "Porto-Vecchio"),
 }
@@ -451,24 +758,47 @@ _STRUCTURE_TYPES: tuple[tuple[str, str, bool, float], ...] = (
 )
 
 _COFINANCEURS = (
-    "Conseil départemental", "Commune", "Communauté d'agglomération", "FSE+", "Région",
-    "Métropole", "Bailleurs sociaux", "Caisse des dépôts",
+    "Conseil départemental",
+    "Commune",
+    "Communauté d'agglomération",
+    "FSE+",
+    "Région",
+    "Métropole",
+    "Bailleurs sociaux",
+    "Caisse des dépôts",
 )
 _BUYER_TYPE_WEIGHTS = (8, 7, 35, 14, 14, 6, 6, 6, 4)  # in TYPE_DONNEUR_ORDRE order
 _BUYER_NAMES = {
-    "État": "Préfecture", "Établissement public de l'État": "Université",
-    "Collectivité territoriale": "Ville", "Établissement public local": "Syndicat mixte",
-    "Bailleur social": "Office public de l'habitat", "Établissement de santé": "Centre hospitalier",
-    "Entreprise publique": "Société publique locale", "Acheteur privé": "Promoteur",
+    "État": "Préfecture",
+    "Établissement public de l'État": "Université",
+    "Collectivité territoriale": "Ville",
+    "Établissement public local": "Syndicat mixte",
+    "Bailleur social": "Office public de l'habitat",
+    "Établissement de santé": "Centre hospitalier",
+    "Entreprise publique": "Société publique locale",
+    "Acheteur privé": "Promoteur",
     "Autre": "Association",
 }
 _EMPLOYER_TYPE_WEIGHTS = {
-    "Entreprise": 60, "ETT": 8, "EI": 6, "ETTI": 8, "AI": 4, "ACI": 5, "EA": 3, "ESAT": 2,
+    "Entreprise": 60,
+    "ETT": 8,
+    "EI": 6,
+    "ETTI": 8,
+    "AI": 4,
+    "ACI": 5,
+    "EA": 3,
+    "ESAT": 2,
     "GEIQ": 4,
 }
 _MODALITE_BY_EMPLOYER: dict[str, tuple[tuple[str, int], ...]] = {
-    "Entreprise": (("CDD", 40), ("CDI", 20), ("Apprentissage", 10),
-                   ("Contrat de professionnalisation", 8), ("Formation", 4), ("Autre", 3)),
+    "Entreprise": (
+        ("CDD", 40),
+        ("CDI", 20),
+        ("Apprentissage", 10),
+        ("Contrat de professionnalisation", 8),
+        ("Formation", 4),
+        ("Autre", 3),
+    ),
     "ETT": (("Intérim", 1),),
     "EI": (("Contrat d'insertion SIAE", 1),),
     "ACI": (("Contrat d'insertion SIAE", 1),),
@@ -480,20 +810,38 @@ _MODALITE_BY_EMPLOYER: dict[str, tuple[tuple[str, int], ...]] = {
 }
 _PUBLIC_WEIGHTS = (30, 25, 5, 5, 8, 20, 8, 15, 6, 3)  # in PUBLIC_PRIORITAIRE order
 _MARKET_OBJETS = {
-    "Travaux": ("Réhabilitation du groupe scolaire {t}", "Construction d'un gymnase à {t}",
-                "Rénovation énergétique de 120 logements, {t}", "Voirie et réseaux divers, {t}",
-                "Extension du tramway ; lot génie civil", "Démolition-reconstruction, quartier "
-                "\"les Tilleuls\""),
-    "Services": ("Nettoyage des locaux administratifs", "Entretien des espaces verts de {t}",
-                 "Collecte des déchets ménagers", "Restauration scolaire, {t}", "Gardiennage",
-                 "Blanchisserie hospitalière"),
-    "Fournitures": ("Fourniture de mobilier scolaire", "Fourniture de repas",
-                    "Fourniture de vêtements de travail", "Fourniture de matériel informatique"),
+    "Travaux": (
+        "Réhabilitation du groupe scolaire {t}",
+        "Construction d'un gymnase à {t}",
+        "Rénovation énergétique de 120 logements, {t}",
+        "Voirie et réseaux divers, {t}",
+        "Extension du tramway ; lot génie civil",
+        'Démolition-reconstruction, quartier "les Tilleuls"',
+    ),
+    "Services": (
+        "Nettoyage des locaux administratifs",
+        "Entretien des espaces verts de {t}",
+        "Collecte des déchets ménagers",
+        "Restauration scolaire, {t}",
+        "Gardiennage",
+        "Blanchisserie hospitalière",
+    ),
+    "Fournitures": (
+        "Fourniture de mobilier scolaire",
+        "Fourniture de repas",
+        "Fourniture de vêtements de travail",
+        "Fourniture de matériel informatique",
+    ),
 }
 _CONTACT_OBJETS = (
-    "Présentation de la démarche clauses", "Aide à la rédaction d'une clause",
-    "Calibrage des heures d'insertion", "Réunion de lancement de chantier",
-    "Suivi d'exécution", "Bilan de fin de marché", None, None,
+    "Présentation de la démarche clauses",
+    "Aide à la rédaction d'une clause",
+    "Calibrage des heures d'insertion",
+    "Réunion de lancement de chantier",
+    "Suivi d'exécution",
+    "Bilan de fin de marché",
+    None,
+    None,
 )
 _PARTNERS: tuple[tuple[str, str], ...] = (
     ("France Travail {t}", "Service public de l'emploi"),
@@ -510,22 +858,54 @@ _PARTNERS: tuple[tuple[str, str], ...] = (
     ("CRESS, antenne de {t}", "Autre"),
 )
 _PARTNER_OBJETS = (
-    "Convention de partenariat", "Job dating", "Information collective", "Parcours de formation",
-    "Forum de l'emploi", None,
+    "Convention de partenariat",
+    "Job dating",
+    "Information collective",
+    "Parcours de formation",
+    "Forum de l'emploi",
+    None,
 )
-_NOMS = ("Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
-         "Leroy", "Moreau", "Simon", "Laurent", "Lefèvre", "Michel", "García", "N'Diaye")
+_NOMS = (
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefèvre",
+    "Michel",
+    "García",
+    "N'Diaye",
+)
 _PRENOMS_F = ("Marie", "Fatou", "Léa", "Sarah", "Nadia", "Chloé", "Inès", "Julie")
 _PRENOMS_H = ("Karim", "Lucas", "Mamadou", "Hugo", "Yanis", "Théo", "Julien", "Nicolas")
 _QUALITATIF = (
     "Montée en charge conforme ; forte mobilisation des bailleurs.",
     "Difficultés de recrutement sur le BTP, reprise au 2e semestre.",
     "Partenariat renforcé avec France Travail et les SIAE du territoire.",
-    "Nouveaux acheteurs : hôpital, \"SPL Aménagement\", syndicat des eaux.",
+    'Nouveaux acheteurs : hôpital, "SPL Aménagement", syndicat des eaux.',
     None,
 )
-_SEASON = {1: 0.9, 2: 1.0, 3: 1.05, 4: 1.05, 5: 1.0, 6: 1.05, 7: 0.85, 8: 0.55, 9: 1.0,
-           10: 1.1, 11: 1.05, 12: 0.85}
+_SEASON = {
+    1: 0.9,
+    2: 1.0,
+    3: 1.05,
+    4: 1.05,
+    5: 1.0,
+    6: 1.05,
+    7: 0.85,
+    8: 0.55,
+    9: 1.0,
+    10: 1.1,
+    11: 1.05,
+    12: 0.85,
+}
 _MEAN_ROW_HOURS = 10 + 141 * 1.4 / 3.4  # expectation of the hours drawn per row
 _ROWS_PER_PARTICIPANT_MONTH = 1.35  # several missions in a month
 
@@ -678,14 +1058,23 @@ class _Style:
         big_numbers = any(k in (Kind.MARCHES, Kind.BILANS, Kind.CONVENTIONS) for k in kinds)
         tags: list[str] = []
         if self.fmt == "csv":
-            tags.append({"cp1252": "csv_cp1252", "utf-8-sig": "csv_utf8_bom",
-                         "utf-8": "csv_utf8"}[self.encoding])
-            tags.append({";": "csv_sep_semicolon", ",": "csv_sep_comma",
-                         "\t": "csv_sep_tab"}[self.sep])
+            tags.append(
+                {"cp1252": "csv_cp1252", "utf-8-sig": "csv_utf8_bom", "utf-8": "csv_utf8"}[
+                    self.encoding
+                ]
+            )
+            tags.append(
+                {";": "csv_sep_semicolon", ",": "csv_sep_comma", "\t": "csv_sep_tab"}[self.sep]
+            )
             tags.append("decimal_comma" if self.dec == "," else "decimal_point")
             if big_numbers and self.th:
-                tags.append({" ": "thousands_space", "\u00a0": "thousands_nbsp",
-                             "\u202f": "thousands_nnbsp"}[self.th])
+                tags.append(
+                    {
+                        " ": "thousands_space",
+                        "\u00a0": "thousands_nbsp",
+                        "\u202f": "thousands_nnbsp",
+                    }[self.th]
+                )
             if self.eol == "\r\n":
                 tags.append("csv_crlf")
             if self.siret_mode == "lost_zeros":
@@ -706,8 +1095,10 @@ class _Style:
                 tags.append("xlsx_notes_sheet")
             if self.siret_mode == "number":
                 tags.append("xlsx_siret_as_number")
-            tags.append("xlsx_sheet_" + ("canonical_name", "name_case_variant",
-                                         "recognised_by_columns")[self.sheet_names])
+            tags.append(
+                "xlsx_sheet_"
+                + ("canonical_name", "name_case_variant", "recognised_by_columns")[self.sheet_names]
+            )
         if self.fmt == "xlsx" and self.date_fmt == "cell":
             tags.append("xlsx_date_cells")
         else:
@@ -902,8 +1293,9 @@ def _personal_getters() -> list[_OutCol]:
 def _layout(kind: Kind, style: _Style, k: int) -> list[_OutCol]:
     """The output columns of a table of `kind` in a file of `style`."""
     out: list[_OutCol] = []
-    cols = [(i, c) for i, c in enumerate(HEADERS[kind]) if not (style.drop_optional and
-                                                                c.droppable)]
+    cols = [
+        (i, c) for i, c in enumerate(HEADERS[kind]) if not (style.drop_optional and c.droppable)
+    ]
     for j, (i, col) in enumerate(cols):
         mode = style.header_mode if style.header_mode < 4 else j % 4
         out.append((col.headers[mode], col.ctype, itemgetter(i)))
@@ -983,8 +1375,9 @@ class _XlsxSheetWriter:
             return write_num
         return lambda r, c, v: ws.write_string(r, c, text(v))
 
-    def write(self, ws: Any, kind: Kind, rows: Sequence[tuple[Any, ...]], k: int,
-              titles: Sequence[str]) -> None:
+    def write(
+        self, ws: Any, kind: Kind, rows: Sequence[tuple[Any, ...]], k: int, titles: Sequence[str]
+    ) -> None:
         st = self.style
         layout = _layout(kind, st, k)
         r = 0
@@ -1020,8 +1413,13 @@ class _XlsxSheetWriter:
                 if t == "amount":
                     total = total / 100
                 col = xl_col_to_name(c)
-                ws.write_formula(r, c, f"=SUM({col}{first + 1}:{col}{last + 1})",
-                                 self.f_money if t == "amount" else None, round(total, 2))
+                ws.write_formula(
+                    r,
+                    c,
+                    f"=SUM({col}{first + 1}:{col}{last + 1})",
+                    self.f_money if t == "amount" else None,
+                    round(total, 2),
+                )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1113,9 +1511,18 @@ class _Generator:
         ext = "csv" if style.fmt == "csv" else "xlsx"
         return ext.upper() if style.upper_ext else ext
 
-    def write_csv(self, folder: str, receipt: date, stem: str, kind: Kind,
-                  rows: Sequence[tuple[Any, ...]], style: _Style, k: int,
-                  extra_tags: Sequence[str] = (), count: bool = True) -> tuple[str, bytes]:
+    def write_csv(
+        self,
+        folder: str,
+        receipt: date,
+        stem: str,
+        kind: Kind,
+        rows: Sequence[tuple[Any, ...]],
+        style: _Style,
+        k: int,
+        extra_tags: Sequence[str] = (),
+        count: bool = True,
+    ) -> tuple[str, bytes]:
         data = _csv_bytes(kind, rows, style, k)
         path, rel = self._path(folder, receipt, f"{stem}.{self._ext(style)}")
         path.write_bytes(data)
@@ -1127,10 +1534,18 @@ class _Generator:
                 self._tag(rel, ["header_only_file"])
         return rel, data
 
-    def write_xlsx(self, folder: str, receipt: date, stem: str,
-                   sheets: Sequence[tuple[Kind, Sequence[tuple[Any, ...]]]], style: _Style,
-                   k: int, titles: Sequence[str], extra_tags: Sequence[str] = (),
-                   count: bool = True) -> str:
+    def write_xlsx(
+        self,
+        folder: str,
+        receipt: date,
+        stem: str,
+        sheets: Sequence[tuple[Kind, Sequence[tuple[Any, ...]]]],
+        style: _Style,
+        k: int,
+        titles: Sequence[str],
+        extra_tags: Sequence[str] = (),
+        count: bool = True,
+    ) -> str:
         path, rel = self._path(folder, receipt, f"{stem}.{self._ext(style)}")
         big = sum(len(rows) for _k, rows in sheets) > 2000
         options = {"constant_memory": True} if big else {"in_memory": True}
@@ -1177,8 +1592,7 @@ class _Generator:
     def build_world(self) -> None:
         rng = _sub_rng(self.seed, "world")
         for _ in range(3):
-            self.la_poste.append(_Buyer(self.sirets.la_poste(), "Entreprise publique",
-                                        "La Poste"))
+            self.la_poste.append(_Buyer(self.sirets.la_poste(), "Entreprise publique", "La Poste"))
         for region in sorted(REGIONS):
             weight = _REGION_PLAN[region][0]
             n = max(1, round(weight * self.scale))
@@ -1187,14 +1601,16 @@ class _Generator:
             for _ in range(8 + 3 * n):
                 btype = rng.choices(TYPE_DONNEUR_ORDRE, weights=_BUYER_TYPE_WEIGHTS)[0]
                 name = f"{_BUYER_NAMES[btype]} {rng.choice(towns)}"
-                buyers.append(_Buyer(self.sirets.make(leading_zero=rng.random() < 0.05), btype,
-                                     name))
+                buyers.append(
+                    _Buyer(self.sirets.make(leading_zero=rng.random() < 0.05), btype, name)
+                )
             self.buyers[region] = buyers
             structures: list[_Structure] = []
             names: set[str] = set()
             for i in range(n):
                 template, cat, local, _w = rng.choices(
-                    _STRUCTURE_TYPES, weights=[t[3] for t in _STRUCTURE_TYPES])[0]
+                    _STRUCTURE_TYPES, weights=[t[3] for t in _STRUCTURE_TYPES]
+                )[0]
                 town = towns[(i + rng.randint(0, len(towns) - 1)) % len(towns)]
                 raison = template.format(t=town)
                 j = 2
@@ -1203,16 +1619,24 @@ class _Generator:
                     j += 1
                 names.add(raison)
                 leading_zero = (i == 0 and region in ("11", "84", "53")) or rng.random() < 0.04
-                s = _Structure(code=f"{region}{i + 1:03d}", region=region, index=i,
-                               siret=self.sirets.make(leading_zero=leading_zero), raison=raison,
-                               cat=cat, local=local, town=town)
+                s = _Structure(
+                    code=f"{region}{i + 1:03d}",
+                    region=region,
+                    index=i,
+                    siret=self.sirets.make(leading_zero=leading_zero),
+                    raison=raison,
+                    cat=cat,
+                    local=local,
+                    town=town,
+                )
                 self._make_strands(s, rng)
                 structures.append(s)
             self.by_region[region] = structures
             self.structures.extend(structures)
 
-    def _money(self, rng: random.Random, etp: float, local: bool, per_fte: float) -> tuple[
-            int, int, int]:
+    def _money(
+        self, rng: random.Random, etp: float, local: bool, per_fte: float
+    ) -> tuple[int, int, int]:
         cout = round(etp * per_fte) * 100  # whole euros, in cents
         num, den = (8, 10) if local else (7, 10)
         cap = cout * num // den
@@ -1230,17 +1654,22 @@ class _Generator:
 
     def _objectives(self, rng: random.Random) -> tuple[float, ...]:
         hours = round(rng.uniform(20000, 40000), -2)
-        return (hours, float(rng.randint(30, 60)), round(hours / 1607 * rng.uniform(0.95, 1.05), 2),
-                float(rng.randint(5, 15)), float(rng.randint(20, 60)), float(rng.randint(10, 30)),
-                float(rng.randint(3, 10)))
+        return (
+            hours,
+            float(rng.randint(30, 60)),
+            round(hours / 1607 * rng.uniform(0.95, 1.05), 2),
+            float(rng.randint(5, 15)),
+            float(rng.randint(20, 60)),
+            float(rng.randint(10, 30)),
+            float(rng.randint(3, 10)),
+        )
 
     def _make_strands(self, s: _Structure, rng: random.Random) -> None:
         forced = s.index == 0
         new_2025 = not forced and rng.random() < 0.08
         renewed = forced or (not new_2025 and rng.random() < 0.9)
         coord = (forced and s.region in ("11", "84", "32", "53")) or rng.random() < 0.22
-        starts = [date(2024, mo, 1) for mo in range(1, 7)] + [date(2024, 2, 15),
-                                                              date(2024, 3, 15)]
+        starts = [date(2024, mo, 1) for mo in range(1, 7)] + [date(2024, 2, 15), date(2024, 3, 15)]
         weights = [16, 12, 14, 12, 10, 12, 6, 6]
         debut24 = rng.choices(starts, weights=weights)[0]
         debut25_new = rng.choice([date(2025, mo, 1) for mo in range(1, 7)])
@@ -1249,12 +1678,14 @@ class _Generator:
         per_fte = rng.uniform(50000, 70000)
         preexist = round(rng.uniform(10000, 120000)) * 100 if rng.random() < 0.85 else None
         cofinanceurs = "; ".join(rng.sample(_COFINANCEURS, rng.randint(1, 3)))
-        volets = [("facilitateur", etp_f, "F")] + ([("coordinateur", etp_c, "C")] if coord
-                                                   else [])
+        volets = [("facilitateur", etp_f, "F")] + ([("coordinateur", etp_c, "C")] if coord else [])
         for volet, etp0, suffix in volets:
             num = f"PNAD-{s.region}-{s.index + 1:04d}-{suffix}"
-            objectives = self._objectives(rng) if (
-                volet == "facilitateur" and rng.random() < 0.9) or rng.random() < 0.1 else None
+            objectives = (
+                self._objectives(rng)
+                if (volet == "facilitateur" and rng.random() < 0.9) or rng.random() < 0.1
+                else None
+            )
             recrut = self._recrutement(rng, debut24)
             previous: _Strand | None = None
             pre = preexist
@@ -1267,8 +1698,9 @@ class _Generator:
                     debut = previous.row.fin + timedelta(days=1)
                     avenant = previous.last.avenant + 1  # the renewal is itself an avenant
                     if recrut is None:
-                        recrut = (_add_months(debut, rng.randint(1, 4)) if rng.random() < 0.6
-                                  else None)
+                        recrut = (
+                            _add_months(debut, rng.randint(1, 4)) if rng.random() < 0.6 else None
+                        )
                     elif rng.random() < 0.08:  # the post was vacated and filled again
                         recrut = debut + timedelta(days=rng.randint(30, 120))
                     etp = etp0 if rng.random() < 0.8 else max(0.5, etp0 + rng.choice((-0.5, 0.5)))
@@ -1284,7 +1716,8 @@ class _Generator:
                     if objectives is not None:
                         objectives = tuple(
                             round(x * rng.uniform(0.95, 1.1), 2 if i == 2 else 0)
-                            for i, x in enumerate(objectives))
+                            for i, x in enumerate(objectives)
+                        )
                 else:
                     debut = debut24 if millesime == 2024 else debut25_new
                     avenant = 0
@@ -1296,16 +1729,33 @@ class _Generator:
                 fin = _add_months(debut, 12) - timedelta(days=1)
                 cout, subv, cofi = self._money(rng, etp, s.local, per_fte)
                 row = _ConvRow(
-                    num=num, millesime=millesime, region=s.region, volet=volet, etp=etp,
-                    debut=debut, fin=fin, recrut=recrut, cout=cout, subv=subv, cofi=cofi,
+                    num=num,
+                    millesime=millesime,
+                    region=s.region,
+                    volet=volet,
+                    etp=etp,
+                    debut=debut,
+                    fin=fin,
+                    recrut=recrut,
+                    cout=cout,
+                    subv=subv,
+                    cofi=cofi,
                     cofinanceurs=cofinanceurs if rng.random() < 0.9 else None,
                     preexist=pre,
-                    signature=(debut - timedelta(days=rng.randint(5, 45))
-                               if rng.random() < 0.85 else None),
-                    avance=(subv + 1) // 2, avenant=avenant, objectives=objectives)
+                    signature=(
+                        debut - timedelta(days=rng.randint(5, 45)) if rng.random() < 0.85 else None
+                    ),
+                    avance=(subv + 1) // 2,
+                    avenant=avenant,
+                    objectives=objectives,
+                )
                 strand = _Strand(row)
-                force_amendment = (forced and s.region in ("11", "24") and millesime == 2024
-                                   and volet == "facilitateur")
+                force_amendment = (
+                    forced
+                    and s.region in ("11", "24")
+                    and millesime == 2024
+                    and volet == "facilitateur"
+                )
                 if rng.random() < 0.09 or force_amendment:
                     self._amend(strand, rng, s.local, per_fte)
                 s.strands.append(strand)
@@ -1340,11 +1790,24 @@ class _Generator:
             subv = min(round(row.subv * rng.uniform(1.0, 1.1)), max(cap, row.subv))
             cofi = cout - subv
         strand.amendment = _ConvRow(
-            num=row.num, millesime=row.millesime, region=row.region, volet=row.volet, etp=etp,
-            debut=row.debut, fin=row.fin, recrut=row.recrut, cout=cout, subv=subv, cofi=cofi,
-            cofinanceurs=row.cofinanceurs, preexist=row.preexist,
-            signature=when - timedelta(days=rng.randint(1, 10)), avance=row.avance,
-            avenant=row.avenant + 1, objectives=row.objectives)
+            num=row.num,
+            millesime=row.millesime,
+            region=row.region,
+            volet=row.volet,
+            etp=etp,
+            debut=row.debut,
+            fin=row.fin,
+            recrut=row.recrut,
+            cout=cout,
+            subv=subv,
+            cofi=cofi,
+            cofinanceurs=row.cofinanceurs,
+            preexist=row.preexist,
+            signature=when - timedelta(days=rng.randint(1, 10)),
+            avance=row.avance,
+            avenant=row.avenant + 1,
+            objectives=row.objectives,
+        )
         strand.amendment_date = when
 
     # ---- activity ---------------------------------------------------------------------------
@@ -1354,8 +1817,12 @@ class _Generator:
         best, recrut = 0.0, None
         for st in s.fac():
             row = st.last
-            if _mi(row.debut) <= m <= _mi(row.fin) and row.recrut is not None and \
-                    _mi(row.recrut) <= m and row.etp > best:
+            if (
+                _mi(row.debut) <= m <= _mi(row.fin)
+                and row.recrut is not None
+                and _mi(row.recrut) <= m
+                and row.etp > best
+            ):
                 best, recrut = row.etp, row.recrut
         return best, recrut
 
@@ -1381,16 +1848,20 @@ class _Generator:
         incl_types = [t for t in TYPE_EMPLOYEUR if t in INCLUSIVE_EMPLOYERS]
         other_types = [t for t in TYPE_EMPLOYEUR if t not in INCLUSIVE_EMPLOYERS]
         employers = [
-            _Employer(self.sirets.make(leading_zero=rng.random() < 0.05),
-                      rng.choices(incl_types, weights=[_EMPLOYER_TYPE_WEIGHTS[t]
-                                                       for t in incl_types])[0])
+            _Employer(
+                self.sirets.make(leading_zero=rng.random() < 0.05),
+                rng.choices(incl_types, weights=[_EMPLOYER_TYPE_WEIGHTS[t] for t in incl_types])[0],
+            )
             for _ in range(max(2, round(fte_years * rng.uniform(7, 14))))
         ]
         n_incl = len(employers)
         employers += [
-            _Employer(self.sirets.make(leading_zero=rng.random() < 0.05),
-                      rng.choices(other_types, weights=[_EMPLOYER_TYPE_WEIGHTS[t]
-                                                        for t in other_types])[0])
+            _Employer(
+                self.sirets.make(leading_zero=rng.random() < 0.05),
+                rng.choices(other_types, weights=[_EMPLOYER_TYPE_WEIGHTS[t] for t in other_types])[
+                    0
+                ],
+            )
             for _ in range(max(3, round(fte_years * rng.uniform(6, 12))))
         ]
         # markets
@@ -1405,8 +1876,9 @@ class _Generator:
             markets[0].start, markets[0].end = active[0], active[-1]
         for m in active:
             if not any(mk.start <= m <= mk.end for mk in markets):
-                markets.append(self._market(rng, s, region_buyers, employers, n_incl, m,
-                                            len(markets), keys))
+                markets.append(
+                    self._market(rng, s, region_buyers, employers, n_incl, m, len(markets), keys)
+                )
         # participants
         heures = s.data[Kind.HEURES]
         marches = s.data[Kind.MARCHES]
@@ -1424,8 +1896,9 @@ class _Generator:
                 ramp = 0.5
             elif recrut is not None and _mi(recrut) == m - 1:
                 ramp = 0.8
-            target_hours = etp * s.prod / 12 * _SEASON[m % 12 + 1] * ramp * \
-                rng.lognormvariate(0, 0.08)
+            target_hours = (
+                etp * s.prod / 12 * _SEASON[m % 12 + 1] * ramp * rng.lognormvariate(0, 0.08)
+            )
             target = max(1, round(target_hours / (_MEAN_ROW_HOURS * _ROWS_PER_PARTICIPANT_MONTH)))
             pool = [p for p in pool if p[1] > 0]
             while len(pool) < target:
@@ -1453,43 +1926,90 @@ class _Generator:
                         hours = round(rng.uniform(221, 320) * 2) / 2  # > 220: a warning
                     else:
                         hours = round((10 + 141 * rng.betavariate(1.4, 2.0)) * 2) / 2
-                    formation = (round(rng.uniform(2, 35) * 2) / 2 if rng.random() < 0.12
-                                 else None)
-                    rows.append((s.siret, m, mk.code_op, mk.num, mk.lot or None, mk.buyer.siret,
-                                 mk.buyer.type, emp.siret, emp.type, p[0], public, modalite,
-                                 hours, formation, sexe, annee))
+                    formation = round(rng.uniform(2, 35) * 2) / 2 if rng.random() < 0.12 else None
+                    rows.append(
+                        (
+                            s.siret,
+                            m,
+                            mk.code_op,
+                            mk.num,
+                            mk.lot or None,
+                            mk.buyer.siret,
+                            mk.buyer.type,
+                            emp.siret,
+                            emp.type,
+                            p[0],
+                            public,
+                            modalite,
+                            hours,
+                            formation,
+                            sexe,
+                            annee,
+                        )
+                    )
             heures[m] = rows
             marches[m] = [
-                (s.siret, m, mk.buyer.siret, mk.buyer.type, mk.num, mk.lot or None, mk.objet,
-                 mk.nature, mk.clause, mk.montant, mk.heures_prevues, mk.notification,
-                 mk.grand_projet)
-                for mk in live if mk.start == m or rng.random() < 0.6
+                (
+                    s.siret,
+                    m,
+                    mk.buyer.siret,
+                    mk.buyer.type,
+                    mk.num,
+                    mk.lot or None,
+                    mk.objet,
+                    mk.nature,
+                    mk.clause,
+                    mk.montant,
+                    mk.heures_prevues,
+                    mk.notification,
+                    mk.grand_projet,
+                )
+                for mk in live
+                if mk.start == m or rng.random() < 0.6
             ]
             contacts[m] = self._contacts(rng, s, m, etp * c_rate / 12, region_buyers)
             partenariats[m] = self._partenariats(rng, s, m, etp * p_rate / 12)
         if s.index == 0 and s.region == "11" and active:
             m = active[0]
             day = _month_start(m) + timedelta(days=9)
-            row = (s.siret, m, day, self.la_poste[1].siret, "Entreprise publique",
-                   "Présentation de la démarche clauses")
+            row = (
+                s.siret,
+                m,
+                day,
+                self.la_poste[1].siret,
+                "Entreprise publique",
+                "Présentation de la démarche clauses",
+            )
             if all(r[:5] != row[:5] for r in contacts[m]):
                 contacts[m].append(row)
         if s.index == 0 and s.region == "84" and active:  # at least one row above 220 hours
             rows = heures[active[min(2, len(active) - 1)]]
             if rows and not any(r[_HI_HOURS] > 220 for r in rows):
                 r = rows[0]
-                rows[0] = r[:_HI_HOURS] + (236.5,) + r[_HI_HOURS + 1:]
+                rows[0] = r[:_HI_HOURS] + (236.5,) + r[_HI_HOURS + 1 :]
 
-    def _market(self, rng: random.Random, s: _Structure, buyers: list[_Buyer],
-                employers: list[_Employer], n_incl: int, start: int, j: int,
-                keys: set[tuple[str, str, str]]) -> _Market:
+    def _market(
+        self,
+        rng: random.Random,
+        s: _Structure,
+        buyers: list[_Buyer],
+        employers: list[_Employer],
+        n_incl: int,
+        start: int,
+        j: int,
+        keys: set[tuple[str, str, str]],
+    ) -> _Market:
         nature = rng.choices(NATURE, weights=(55, 35, 10))[0]
         while True:
             buyer = rng.choice(buyers)
             year = start // 12
-            num = rng.choice((f"{year}-{rng.randint(1, 400):03d}",
-                              f"M{year % 100:02d}-{rng.randint(1, 999):04d}",
-                              f"{year % 100:02d}S{rng.randint(1, 99):04d}"))
+            num = rng.choice(
+                (
+                    f"{year}-{rng.randint(1, 400):03d}",
+                    f"M{year % 100:02d}-{rng.randint(1, 999):04d}",
+                    f"{year % 100:02d}S{rng.randint(1, 99):04d}",
+                )
+            )
             lot = rng.choice(("", "", "", "1", "2", "3", "4", "7", "12", "Lot 03"))
             if (buyer.siret, num, lot) not in keys:
                 keys.add((buyer.siret, num, lot))
@@ -1507,15 +2027,25 @@ class _Generator:
         if rng.random() < 0.75:
             chosen.extend(rng.sample(employers[:n_incl], min(n_incl, rng.randint(1, 2))))
         return _Market(
-            buyer=buyer, num=num, lot=lot,
-            code_op=f"OP-{s.code}-{j + 1:04d}", objet=rng.choice(_MARKET_OBJETS[nature]).format(
-                t=rng.choice(_TOWNS[s.region])),
-            nature=nature, clause=rng.choices(TYPE_CLAUSE, weights=(60, 15, 10, 5, 10))[0],
-            montant=montant, heures_prevues=float(max(35, round(montant / 100 * 0.05 / 35) * 7)),
-            notification=(_month_start(start) - timedelta(days=rng.randint(10, 120))
-                          if rng.random() < 0.85 else None),
+            buyer=buyer,
+            num=num,
+            lot=lot,
+            code_op=f"OP-{s.code}-{j + 1:04d}",
+            objet=rng.choice(_MARKET_OBJETS[nature]).format(t=rng.choice(_TOWNS[s.region])),
+            nature=nature,
+            clause=rng.choices(TYPE_CLAUSE, weights=(60, 15, 10, 5, 10))[0],
+            montant=montant,
+            heures_prevues=float(max(35, round(montant / 100 * 0.05 / 35) * 7)),
+            notification=(
+                _month_start(start) - timedelta(days=rng.randint(10, 120))
+                if rng.random() < 0.85
+                else None
+            ),
             grand_projet=rng.choice(projects) if rng.random() < 0.3 else None,
-            start=start, end=start + rng.randint(3, 14), employers=chosen)
+            start=start,
+            end=start + rng.randint(3, 14),
+            employers=chosen,
+        )
 
     @staticmethod
     def _contract(rng: random.Random, markets: list[_Market]) -> tuple[_Market, _Employer, str]:
@@ -1542,23 +2072,31 @@ class _Generator:
         return sexe, annee, public
 
     @staticmethod
-    def _contacts(rng: random.Random, s: _Structure, m: int, lam: float,
-                  buyers: list[_Buyer]) -> list[tuple[Any, ...]]:
+    def _contacts(
+        rng: random.Random, s: _Structure, m: int, lam: float, buyers: list[_Buyer]
+    ) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         seen: set[tuple[Any, ...]] = set()
         last_day = _month_end(m).day
         for _ in range(_poisson(rng, lam)):
             b = rng.choice(buyers)
-            row = (s.siret, m, _month_start(m) + timedelta(days=rng.randint(0, last_day - 1)),
-                   b.siret, b.type, rng.choice(_CONTACT_OBJETS))
+            row = (
+                s.siret,
+                m,
+                _month_start(m) + timedelta(days=rng.randint(0, last_day - 1)),
+                b.siret,
+                b.type,
+                rng.choice(_CONTACT_OBJETS),
+            )
             key = row[:5]  # distinct even when a file leaves the optional Objet out
             if key not in seen:
                 seen.add(key)
                 rows.append(row)
         return rows
 
-    def _partenariats(self, rng: random.Random, s: _Structure, m: int,
-                      lam: float) -> list[tuple[Any, ...]]:
+    def _partenariats(
+        self, rng: random.Random, s: _Structure, m: int, lam: float
+    ) -> list[tuple[Any, ...]]:
         rows: list[tuple[Any, ...]] = []
         seen: set[tuple[Any, ...]] = set()
         last_day = _month_end(m).day
@@ -1566,8 +2104,15 @@ class _Generator:
             name, ptype = rng.choice(_PARTNERS)
             town = rng.choice(_TOWNS[s.region])
             partner_siret = _partner_siret(self.seed, name, town) if rng.random() < 0.7 else None
-            row = (s.siret, m, _month_start(m) + timedelta(days=rng.randint(0, last_day - 1)),
-                   name.format(t=town), partner_siret, ptype, rng.choice(_PARTNER_OBJETS))
+            row = (
+                s.siret,
+                m,
+                _month_start(m) + timedelta(days=rng.randint(0, last_day - 1)),
+                name.format(t=town),
+                partner_siret,
+                ptype,
+                rng.choice(_PARTNER_OBJETS),
+            )
             key = (row[2], row[3], row[5])  # distinct without the optional columns too
             if key not in seen:
                 seen.add(key)
@@ -1585,8 +2130,12 @@ class _Generator:
                 months = sorted({m for s in structures for m in s.months_with_data()})
                 groups: list[list[int]] = []
                 for m in months:
-                    if region == "75" and groups and groups[-1] == [m - 1] and \
-                            _ym(m - 1) == "2024-07":
+                    if (
+                        region == "75"
+                        and groups
+                        and groups[-1] == [m - 1]
+                        and _ym(m - 1) == "2024-07"
+                    ):
                         groups[-1].append(m)  # a catch-up export covering two months
                     else:
                         groups.append([m])
@@ -1594,8 +2143,9 @@ class _Generator:
                 for g in groups:
                     receipt = _month_start(g[-1] + 1) + timedelta(days=day + rng.randint(0, 3))
                     label = _ym(g[0]) if len(g) == 1 else f"{_ym(g[0])}_{_ym(g[-1])}"
-                    self._add_unit(_Unit(region, receipt, g, structures, presets[0], "region",
-                                         label))
+                    self._add_unit(
+                        _Unit(region, receipt, g, structures, presets[0], "region", label)
+                    )
             else:
                 for s in structures:
                     s.preset = presets[s.index % len(presets)]
@@ -1603,8 +2153,9 @@ class _Generator:
                     if period == "month":
                         for m in months:
                             receipt = _month_start(m + 1) + timedelta(days=rng.randint(0, 19))
-                            self._add_unit(_Unit(region, receipt, [m], [s], s.preset,
-                                                 "structure", _ym(m)))
+                            self._add_unit(
+                                _Unit(region, receipt, [m], [s], s.preset, "structure", _ym(m))
+                            )
                     else:
                         quarters: dict[int, list[int]] = {}
                         for m in months:
@@ -1615,8 +2166,18 @@ class _Generator:
                             if region == "24" and s.index == 0 and q == (2025 * 12) // 3:
                                 folder = "27"  # dropped in the neighbouring region's folder
                             label = f"{q // 4}-T{q % 4 + 1}"
-                            self._add_unit(_Unit(folder, receipt, ms, [s], s.preset,
-                                                 "structure", label, "quarter"))
+                            self._add_unit(
+                                _Unit(
+                                    folder,
+                                    receipt,
+                                    ms,
+                                    [s],
+                                    s.preset,
+                                    "structure",
+                                    label,
+                                    "quarter",
+                                )
+                            )
         # months that nobody sent before the end of the period are not part of the dataset
         for s in self.structures:
             for kind in _ACTIVITY:
@@ -1648,8 +2209,12 @@ class _Generator:
         for s in self.structures:
             for kind, rate in rates.items():
                 for m, rows in sorted(s.data[kind].items()):
-                    forced = (kind is Kind.HEURES and s.index == 0 and s.region == "84"
-                              and not forced_done)
+                    forced = (
+                        kind is Kind.HEURES
+                        and s.index == 0
+                        and s.region == "84"
+                        and not forced_done
+                    )
                     if len(rows) < 3 or not (rng.random() < rate or forced):
                         continue
                     forced_done = forced_done or forced
@@ -1666,8 +2231,9 @@ class _Generator:
         return out
 
     @staticmethod
-    def _perturb(rng: random.Random, kind: Kind,
-                 rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    def _perturb(
+        rng: random.Random, kind: Kind, rows: list[tuple[Any, ...]]
+    ) -> list[tuple[Any, ...]]:
         bad = list(rows)
         for _ in range(rng.randint(1, 2)):
             if len(bad) > 1:
@@ -1678,13 +2244,12 @@ class _Generator:
                 r = bad[i]
                 h = r[_HI_HOURS]
                 new = h + 7 if h + 7 <= 151 else h - 7
-                bad[i] = r[:_HI_HOURS] + (new,) + r[_HI_HOURS + 1:]
+                bad[i] = r[:_HI_HOURS] + (new,) + r[_HI_HOURS + 1 :]
         return bad
 
     # ---- writing: activity ------------------------------------------------------------------
 
-    def _unit_rows(self, unit: _Unit, kind: Kind, *, truth: bool = False
-                   ) -> list[tuple[Any, ...]]:
+    def _unit_rows(self, unit: _Unit, kind: Kind, *, truth: bool = False) -> list[tuple[Any, ...]]:
         out: list[tuple[Any, ...]] = []
         for s in unit.structures:
             per_month = s.data[kind]
@@ -1724,23 +2289,33 @@ class _Generator:
             else:
                 s = unit.structures[0]
                 who = f"Structure : {s.raison} (SIRET {s.siret})"
-                tags = ["structure_monthly_file" if unit.period == "month"
-                        else "structure_quarterly_file"]
+                tags = [
+                    "structure_monthly_file"
+                    if unit.period == "month"
+                    else "structure_quarterly_file"
+                ]
                 if unit.folder != s.region:
                     tags.append("activity_in_other_region_folder")
             if unit.preset == "xlsx":
                 style, k = self._style(unit.preset)
-                sheets = [(kind, rows) for kind, rows in kinds_rows
-                          if rows or kind is Kind.HEURES or style.header_only]
+                sheets = [
+                    (kind, rows)
+                    for kind, rows in kinds_rows
+                    if rows or kind is Kind.HEURES or style.header_only
+                ]
                 if unit.shape == "region":
                     stem = f"Export {REGIONS[unit.folder][0]} {unit.label}"
                 else:
                     s = unit.structures[0]
-                    stem = (f"ABC_{s.code}_{unit.label}" if unit.period == "month"
-                            else f"Suivi clauses {s.raison} {unit.label}")
+                    stem = (
+                        f"ABC_{s.code}_{unit.label}"
+                        if unit.period == "month"
+                        else f"Suivi clauses {s.raison} {unit.label}"
+                    )
                 titles = self._titles("Suivi de l'activité", unit.label, unit.receipt, who)
-                rel = self.write_xlsx(unit.folder, unit.receipt, stem, sheets, style, k, titles,
-                                      tags)
+                rel = self.write_xlsx(
+                    unit.folder, unit.receipt, stem, sheets, style, k, titles, tags
+                )
                 for kind, _rows in sheets:
                     self.first_names[(id(unit), kind)] = rel
                 continue
@@ -1758,19 +2333,34 @@ class _Generator:
                 if unit.preset == "xlsx_split":
                     titles = self._titles(f"Export {slug}", unit.label, unit.receipt, who)
                     self.first_names[(id(unit), kind)] = self.write_xlsx(
-                        unit.folder, unit.receipt, stem, [(kind, rows)], style, k, titles, tags)
+                        unit.folder, unit.receipt, stem, [(kind, rows)], style, k, titles, tags
+                    )
                     continue
-                rel, data = self.write_csv(unit.folder, unit.receipt, stem, kind, rows, style, k,
-                                           tags)
+                rel, data = self.write_csv(
+                    unit.folder, unit.receipt, stem, kind, rows, style, k, tags
+                )
                 self.first_names[(id(unit), kind)] = rel
                 if unit is full_resend[0] and kind is Kind.HEURES:
                     truth = self._unit_rows(unit, kind, truth=True)
                     later = unit.receipt + timedelta(days=12)
-                    self.write_csv(unit.folder, later, stem + "_corrige", kind, truth, style, k,
-                                   ["correction_full_resend"])
-                if not doublon_done and unit.shape == "region" and kind is Kind.CONTACTS \
-                        and unit.receipt + timedelta(days=4) <= LAST_RECEIPT and \
-                        unit.receipt.year == 2024 and unit.receipt.month >= 6:
+                    self.write_csv(
+                        unit.folder,
+                        later,
+                        stem + "_corrige",
+                        kind,
+                        truth,
+                        style,
+                        k,
+                        ["correction_full_resend"],
+                    )
+                if (
+                    not doublon_done
+                    and unit.shape == "region"
+                    and kind is Kind.CONTACTS
+                    and unit.receipt + timedelta(days=4) <= LAST_RECEIPT
+                    and unit.receipt.year == 2024
+                    and unit.receipt.month >= 6
+                ):
                     name = "renvoi " + rel.rsplit("/", 1)[1]
                     path, rel2 = self._path(unit.folder, unit.receipt + timedelta(days=4), name)
                     path.write_bytes(data)  # the same bytes again: a doublon
@@ -1791,17 +2381,20 @@ class _Generator:
                 parts = []
                 for s in unit.structures[:2]:
                     rows = s.data[Kind.HEURES].get(unit.months[0])
-                    if rows and len(rows) >= 3 and \
-                            (Kind.HEURES, s.code, unit.months[0]) not in self.perturbed:
+                    if (
+                        rows
+                        and len(rows) >= 3
+                        and (Kind.HEURES, s.code, unit.months[0]) not in self.perturbed
+                    ):
                         self.perturbed[(Kind.HEURES, s.code, unit.months[0])] = self._perturb(
-                            rng, Kind.HEURES, rows)
+                            rng, Kind.HEURES, rows
+                        )
                         parts.append((s.code, unit.months[0]))
                 if parts:
                     return unit, parts
         return None, []
 
-    def _write_correction(self, kind: Kind, s: _Structure, m: int, when: date,
-                          how: str) -> None:
+    def _write_correction(self, kind: Kind, s: _Structure, m: int, when: date, how: str) -> None:
         unit = self.unit_of[(s.code, m)]
         rows = s.data[kind][m]
         preset = unit.preset if unit.preset not in ("xlsx", "xlsx_split") else "xlsx"
@@ -1828,17 +2421,40 @@ class _Generator:
     @staticmethod
     def _conv_tuple(row: _ConvRow, s: _Structure, region: str | None = None) -> tuple[Any, ...]:
         obj = row.objectives or (None,) * 7
-        return (row.num, row.millesime, region or row.region, s.siret, s.raison, int(s.cat),
-                row.volet, row.etp, row.debut, row.fin, row.recrut, row.cout, row.subv, row.cofi,
-                row.cofinanceurs, row.preexist, row.signature, row.avance, row.avenant, *obj)
+        return (
+            row.num,
+            row.millesime,
+            region or row.region,
+            s.siret,
+            s.raison,
+            int(s.cat),
+            row.volet,
+            row.etp,
+            row.debut,
+            row.fin,
+            row.recrut,
+            row.cout,
+            row.subv,
+            row.cofi,
+            row.cofinanceurs,
+            row.preexist,
+            row.signature,
+            row.avance,
+            row.avenant,
+            *obj,
+        )
 
     def write_conventions(self) -> None:
         rng = _sub_rng(self.seed, "registers")
         for ri, region in enumerate(sorted(REGIONS)):
             preset = ("xlsx", "cp1252", "utf8bom")[ri % 3]
             for millesime in MILLESIMES:
-                base = [(st, s) for s in self.by_region[region] for st in s.strands
-                        if st.row.millesime == millesime]
+                base = [
+                    (st, s)
+                    for s in self.by_region[region]
+                    for st in s.strands
+                    if st.row.millesime == millesime
+                ]
                 if not base:
                     continue
                 rows = [self._conv_tuple(st.row, s) for st, s in base]
@@ -1849,32 +2465,66 @@ class _Generator:
                 if not amended:
                     continue
                 when = max(st.amendment_date for st, _s in amended if st.amendment_date)
-                amendments = [self._conv_tuple(st.amendment, s) for st, s in amended
-                              if st.amendment]
+                amendments = [
+                    self._conv_tuple(st.amendment, s) for st, s in amended if st.amendment
+                ]
                 if ri % 2 == 0:
-                    self._write_register(region, when, stem + "_avenants", amendments, preset,
-                                         ["register_avenants_only"])
+                    self._write_register(
+                        region,
+                        when,
+                        stem + "_avenants",
+                        amendments,
+                        preset,
+                        ["register_avenants_only"],
+                    )
                 else:
                     full = sorted(rows + amendments, key=lambda r: (r[0], r[18]))
-                    self._write_register(region, when, stem + "_maj", full, preset,
-                                         ["register_full_with_avenants"])
+                    self._write_register(
+                        region, when, stem + "_maj", full, preset, ["register_full_with_avenants"]
+                    )
 
-    def _write_register(self, region: str, receipt: date, stem: str,
-                        rows: list[tuple[Any, ...]], preset: str, tags: list[str],
-                        count: bool = True) -> str:
+    def _write_register(
+        self,
+        region: str,
+        receipt: date,
+        stem: str,
+        rows: list[tuple[Any, ...]],
+        preset: str,
+        tags: list[str],
+        count: bool = True,
+    ) -> str:
         style, k = self._style("reg_" + preset)
         style = _make_style(preset, k, region=region)
         style.personal = False
         style.header_only = False
         if style.fmt == "xlsx":
             name, service = REGIONS[region]
-            titles = [f"{service} {name}", "Registre des conventions PNAD — facilitateurs des "
-                      "clauses sociales", f"Extraction du {receipt:%d/%m/%Y}", "", "Montants en "
-                      "euros", "", "", "", "", ""]
-            return self.write_xlsx(region, receipt, stem, [(Kind.CONVENTIONS, rows)], style, k,
-                                   titles, tags, count=count)
-        return self.write_csv(region, receipt, stem, Kind.CONVENTIONS, rows, style, k, tags,
-                              count=count)[0]
+            titles = [
+                f"{service} {name}",
+                "Registre des conventions PNAD — facilitateurs des clauses sociales",
+                f"Extraction du {receipt:%d/%m/%Y}",
+                "",
+                "Montants en euros",
+                "",
+                "",
+                "",
+                "",
+                "",
+            ]
+            return self.write_xlsx(
+                region,
+                receipt,
+                stem,
+                [(Kind.CONVENTIONS, rows)],
+                style,
+                k,
+                titles,
+                tags,
+                count=count,
+            )
+        return self.write_csv(
+            region, receipt, stem, Kind.CONVENTIONS, rows, style, k, tags, count=count
+        )[0]
 
     # ---- writing: bilans --------------------------------------------------------------------
 
@@ -1896,11 +2546,27 @@ class _Generator:
             partenariats += len(s.data[Kind.PARTENARIATS].get(m, ()))
         return hours, len(participants), len(inclusive), contacts, len(marches), partenariats
 
-    def _bilan_row(self, rng: random.Random, s: _Structure, row: _ConvRow, kind: str,
-                   when: date, m0: int, m1: int, off: bool) -> tuple[Any, ...]:
+    def _bilan_row(
+        self,
+        rng: random.Random,
+        s: _Structure,
+        row: _ConvRow,
+        kind: str,
+        when: date,
+        m0: int,
+        m1: int,
+        off: bool,
+    ) -> tuple[Any, ...]:
         if row.volet == "coordinateur":
-            values: tuple[float, ...] = (0.0, 0.0, 0.0, 0.0, float(rng.randint(8, 40)),
-                                         float(rng.randint(0, 12)), float(rng.randint(4, 20)))
+            values: tuple[float, ...] = (
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                float(rng.randint(8, 40)),
+                float(rng.randint(0, 12)),
+                float(rng.randint(4, 20)),
+            )
         else:
             hours, benef, incl, contacts, marches, parts = self._truth(s, m0, m1)
             if off:
@@ -1912,9 +2578,15 @@ class _Generator:
             else:
                 hours_d = round(hours * (1 + rng.uniform(-0.03, 0.03)) * 2) / 2
                 benef_d = round(benef * (1 + rng.uniform(-0.03, 0.03)))
-            values = (hours_d, float(benef_d), round(hours_d / 1607, 2), float(incl),
-                      float(contacts + rng.randint(-1, 2) if contacts else 0), float(marches),
-                      float(parts))
+            values = (
+                hours_d,
+                float(benef_d),
+                round(hours_d / 1607, 2),
+                float(incl),
+                float(contacts + rng.randint(-1, 2) if contacts else 0),
+                float(marches),
+                float(parts),
+            )
         return (s.siret, row.num, row.millesime, kind, when, *values, rng.choice(_QUALITATIF))
 
     def write_bilans(self) -> None:
@@ -1937,16 +2609,23 @@ class _Generator:
                     else:
                         when = _add_months(row.debut, 6) + timedelta(days=rng.randint(3, 24))
                         when = min(when, deadline - timedelta(days=1))
-                    rows_i = self._bilan_row(rng, s, row, "intermédiaire",
-                                             when - timedelta(days=rng.randint(0, 4)), m0,
-                                             min(m0 + 5, m1), off=False)
+                    rows_i = self._bilan_row(
+                        rng,
+                        s,
+                        row,
+                        "intermédiaire",
+                        when - timedelta(days=rng.randint(0, 4)),
+                        m0,
+                        min(m0 + 5, m1),
+                        off=False,
+                    )
                     self._batch(batches, owners, s, shape, when, rows_i)
                 if not miss_a:
                     when = row.fin + timedelta(days=rng.randint(12, 75))
                     off = rng.random() < 0.08
-                    rows_a = self._bilan_row(rng, s, row, "annuel",
-                                             when - timedelta(days=rng.randint(0, 6)), m0, m1,
-                                             off)
+                    rows_a = self._bilan_row(
+                        rng, s, row, "annuel", when - timedelta(days=rng.randint(0, 6)), m0, m1, off
+                    )
                     self._batch(batches, owners, s, shape, when, rows_a)
         for (folder, receipt, key), rows in sorted(batches.items(), key=lambda kv: kv[0]):
             if receipt > LAST_RECEIPT:
@@ -1960,30 +2639,47 @@ class _Generator:
             else:
                 preset = s.preset
                 types = sorted({r[3] for r in rows})
-                stem = (f"bilan_{'_'.join(_strip_accents(t) for t in types)}_{s.code}_"
-                        f"{receipt:%Y%m%d}")
+                stem = (
+                    f"bilan_{'_'.join(_strip_accents(t) for t in types)}_{s.code}_{receipt:%Y%m%d}"
+                )
                 tags = ["bilans_structure_file"]
             style, k = self._style("bil_" + preset)
             style = _make_style(preset, k, region=folder)
             style.personal = False
             style.header_only = False
             if style.fmt == "xlsx":
-                titles = self._titles("Bilans des conventions", receipt.isoformat(), receipt,
-                                      f"Structure : {s.raison}")
-                self.write_xlsx(folder, receipt, stem, [(Kind.BILANS, rows)], style, k, titles,
-                                tags)
+                titles = self._titles(
+                    "Bilans des conventions",
+                    receipt.isoformat(),
+                    receipt,
+                    f"Structure : {s.raison}",
+                )
+                self.write_xlsx(
+                    folder, receipt, stem, [(Kind.BILANS, rows)], style, k, titles, tags
+                )
             else:
                 self.write_csv(folder, receipt, stem, Kind.BILANS, rows, style, k, tags)
 
     @staticmethod
-    def _batch(batches: dict[tuple[str, date, str], list[tuple[Any, ...]]],
-               owners: dict[tuple[str, date, str], _Structure], s: _Structure, shape: str,
-               when: date, row: tuple[Any, ...]) -> None:
+    def _batch(
+        batches: dict[tuple[str, date, str], list[tuple[Any, ...]]],
+        owners: dict[tuple[str, date, str], _Structure],
+        s: _Structure,
+        shape: str,
+        when: date,
+        row: tuple[Any, ...],
+    ) -> None:
         if shape == "region":
             # the region collects reports and drops them on the 14th and the 28th
-            when = date(when.year, when.month, 14) if when.day <= 14 else (
-                date(when.year, when.month, 28) if when.day <= 28 else
-                _month_start(_mi(when) + 1) + timedelta(days=13))
+            when = (
+                date(when.year, when.month, 14)
+                if when.day <= 14
+                else (
+                    date(when.year, when.month, 28)
+                    if when.day <= 28
+                    else _month_start(_mi(when) + 1) + timedelta(days=13)
+                )
+            )
             key = (s.region, when, "*")
         else:
             key = (s.region, when, s.code)
@@ -2019,32 +2715,35 @@ class _Generator:
         s, m, rows = heures_rows("84")
         r = rows[1]
         bad_siret = r[_HI_EMP][:13] + str((int(r[_HI_EMP][13]) + 1) % 10)
-        rows[1] = r[:_HI_EMP] + (bad_siret,) + r[_HI_EMP + 1:]
-        rel, _ = self.write_csv("84", later(m, 25), "defaut_siret_invalide", Kind.HEURES, rows,
-                                plain, 0, count=False)
+        rows[1] = r[:_HI_EMP] + (bad_siret,) + r[_HI_EMP + 1 :]
+        rel, _ = self.write_csv(
+            "84", later(m, 25), "defaut_siret_invalide", Kind.HEURES, rows, plain, 0, count=False
+        )
         record(rel, "quarantined")
         # value out of range
         s, m, rows = heures_rows("11")
-        rows[0] = rows[0][:_HI_HOURS] + (900.0,) + rows[0][_HI_HOURS + 1:]
-        rel, _ = self.write_csv("11", later(m, 26), "defaut_heures_hors_plage", Kind.HEURES,
-                                rows, plain, 0, count=False)
+        rows[0] = rows[0][:_HI_HOURS] + (900.0,) + rows[0][_HI_HOURS + 1 :]
+        rel, _ = self.write_csv(
+            "11", later(m, 26), "defaut_heures_hors_plage", Kind.HEURES, rows, plain, 0, count=False
+        )
         record(rel, "quarantined")
         # unknown enumeration value
         s, m, rows = heures_rows("93")
-        rows[2] = rows[2][:_HI_EMP_TYPE] + ("Auto-entrepreneur",) + rows[2][_HI_EMP_TYPE + 1:]
-        rel, _ = self.write_csv("93", later(m, 24), "defaut_valeur_inconnue", Kind.HEURES, rows,
-                                plain, 0, count=False)
+        rows[2] = rows[2][:_HI_EMP_TYPE] + ("Auto-entrepreneur",) + rows[2][_HI_EMP_TYPE + 1 :]
+        rel, _ = self.write_csv(
+            "93", later(m, 24), "defaut_valeur_inconnue", Kind.HEURES, rows, plain, 0, count=False
+        )
         record(rel, "quarantined")
         # duplicate rows
         s, m, rows = heures_rows("53")
         rows.append(rows[0])
-        rel, _ = self.write_csv("53", later(m, 27), "defaut_lignes_dupliquees", Kind.HEURES,
-                                rows, plain, 0, count=False)
+        rel, _ = self.write_csv(
+            "53", later(m, 27), "defaut_lignes_dupliquees", Kind.HEURES, rows, plain, 0, count=False
+        )
         record(rel, "quarantined")
         # missing required column (a Marchés sheet without "Nature")
         s44 = self.by_region["44"][0]
-        m44 = min(m for m, rows in s44.data[Kind.MARCHES].items() if rows and
-                  _ym(m) >= "2024-06")
+        m44 = min(m for m, rows in s44.data[Kind.MARCHES].items() if rows and _ym(m) >= "2024-06")
         xl = _make_style("xlsx", 1)
         xl.extra_col = xl.personal = xl.drop_optional = xl.shuffle_cols = xl.notes_sheet = False
         xl.sheet_names = 0
@@ -2066,21 +2765,31 @@ class _Generator:
         record(rel, "quarantined")
         # conventions: duplicate key within the file
         region = "76"
-        base = [(st, s) for s in self.by_region[region] for st in s.strands
-                if st.row.millesime == 2025]
+        base = [
+            (st, s) for s in self.by_region[region] for st in s.strands if st.row.millesime == 2025
+        ]
         rows = [self._conv_tuple(st.row, s) for st, s in base]
         dup = list(rows[0])
         dup[7] = dup[7] + 0.5  # same key, another ETP
         rows.insert(1, tuple(dup))
-        rel = self._write_register(region, date(2025, 3, 3), "defaut_conventions_cle_dupliquee",
-                                   rows, "cp1252", [], count=False)
+        rel = self._write_register(
+            region,
+            date(2025, 3, 3),
+            "defaut_conventions_cle_dupliquee",
+            rows,
+            "cp1252",
+            [],
+            count=False,
+        )
         record(rel, "quarantined")
         # conventions: register of another region dropped here
-        base = [(st, s) for s in self.by_region["28"] for st in s.strands
-                if st.row.millesime == 2025]
+        base = [
+            (st, s) for s in self.by_region["28"] for st in s.strands if st.row.millesime == 2025
+        ]
         rows = [self._conv_tuple(st.row, s) for st, s in base]
-        rel = self._write_register("27", date(2025, 2, 4), "defaut_code_region_autre", rows,
-                                   "xlsx", [], count=False)
+        rel = self._write_register(
+            "27", date(2025, 2, 4), "defaut_code_region_autre", rows, "xlsx", [], count=False
+        )
         record(rel, "quarantined")
         # not a CSV at all
         garbage = bytes([0x00, 0x81, 0x8D, 0xFF, 0xFE, 0x00, 0x9D]) + rng.randbytes(4096)
@@ -2090,14 +2799,18 @@ class _Generator:
         record(rel, "refused")
         # a PDF
         path, rel = self._path("32", date(2025, 5, 12), "defaut_document.pdf")
-        path.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
-                         b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
+        path.write_bytes(
+            b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+            b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+        )
         self.files += 1
         record(rel, "refused")
         # a CSV of no known kind
         path, rel = self._path("52", date(2025, 1, 20), "defaut_sans_type.csv")
-        path.write_bytes("Code;Libellé;Commentaire\r\nA1;Réunion de réseau;RAS\r\n"
-                         "A2;Comité de pilotage;reporté\r\n".encode("cp1252"))
+        path.write_bytes(
+            "Code;Libellé;Commentaire\r\nA1;Réunion de réseau;RAS\r\n"
+            "A2;Comité de pilotage;reporté\r\n".encode("cp1252")
+        )
         self.files += 1
         record(rel, "refused")
         # an empty file
@@ -2113,25 +2826,31 @@ class _Generator:
         for s in self.structures:
             for rows in s.data.get(Kind.HEURES, {}).values():
                 hours += sum(r[_HI_HOURS] for r in rows)
-        strands = len({(st.row.num, st.row.millesime) for s in self.structures
-                       for st in s.strands})
+        strands = len({(st.row.num, st.row.millesime) for s in self.structures for st in s.strands})
         regions = len({p.name for p in self.landing.iterdir() if p.is_dir()})
-        return GenerateSummary(files=self.files, rows_per_kind=dict(self.rows),
-                               hours=round(hours, 2), strands=strands, regions=regions,
-                               defects=dict(sorted(self.defects.items())),
-                               variants=dict(sorted(self.variants.items())))
+        return GenerateSummary(
+            files=self.files,
+            rows_per_kind=dict(self.rows),
+            hours=round(hours, 2),
+            strands=strands,
+            regions=regions,
+            defects=dict(sorted(self.defects.items())),
+            variants=dict(sorted(self.variants.items())),
+        )
 
 
 def _partner_siret(seed: int, name: str, town: str) -> str:
     """A stable valid SIRET for a named partner (the same partner keeps its SIRET)."""
     rng = _sub_rng(seed, "partner", name, town)
-    siren = _luhn_complete(str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9))
-                                                            for _ in range(7)))
+    siren = _luhn_complete(
+        str(rng.randint(1, 9)) + "".join(str(rng.randint(0, 9)) for _ in range(7))
+    )
     return _luhn_complete(siren + f"{rng.randint(1, 60):04d}")
 
 
-def generate_sample(landing_dir: Path, *, scale: float = 1.0, seed: int = 0,
-                    defects: bool = False) -> GenerateSummary:
+def generate_sample(
+    landing_dir: Path, *, scale: float = 1.0, seed: int = 0, defects: bool = False
+) -> GenerateSummary:
     """Write a deterministic national sample dataset into ``landing_dir``.
 
     Files go to ``landing_dir/<code_region>/<AAAA-MM-JJ>/<name>`` where the date folder is the
@@ -2161,7 +2880,11 @@ def generate_sample(landing_dir: Path, *, scale: float = 1.0, seed: int = 0,
     summary = gen.summary()
     log.info(
         "sample generated in %s: %d files, %d strands, %.0f hours, rows %s%s",
-        landing_dir, summary.files, summary.strands, summary.hours, summary.rows_per_kind,
+        landing_dir,
+        summary.files,
+        summary.strands,
+        summary.hours,
+        summary.rows_per_kind,
         f", {len(summary.defects)} defect files" if summary.defects else "",
     )
     return summary

@@ -105,8 +105,7 @@ def pseudonymize(values: pd.Series, key: bytes) -> pd.Series:
     stripped = stripped.where(stripped != "", None)
     codes, uniques = pd.factorize(stripped)
     hashes = np.array(
-        [hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest() for u in uniques]
-        + [None],
+        [hmac.new(key, u.encode("utf-8"), hashlib.sha256).hexdigest() for u in uniques] + [None],
         dtype=object,
     )
     # factorize codes missing values as -1, which picks the trailing None.

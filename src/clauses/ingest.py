@@ -128,8 +128,15 @@ def ingest_region(
     outcome.seconds = time.monotonic() - started
     log.info(
         "region %s: %d received, %d loaded (%d rows), %d quarantined, %d refused, %d copies, "
-        "%d already known", region, outcome.received, outcome.loaded, outcome.rows_loaded,
-        outcome.quarantined, outcome.refused, outcome.copies, outcome.already_known,
+        "%d already known",
+        region,
+        outcome.received,
+        outcome.loaded,
+        outcome.rows_loaded,
+        outcome.quarantined,
+        outcome.refused,
+        outcome.copies,
+        outcome.already_known,
     )
     return outcome
 
@@ -154,24 +161,43 @@ def _as_date(value: Any) -> date:
 def _registered_content(engine: Engine, sha: str) -> dict[str, Any] | None:
     """The outcome already recorded for these bytes, if they were received before."""
     with engine.connect() as connection:
-        row = connection.execute(
-            sa.text(
-                "SELECT status, kinds, n_rows, reason FROM raw_files WHERE sha256 = :sha "
-                "ORDER BY file_id LIMIT 1"
-            ),
-            {"sha": sha},
-        ).mappings().first()
+        row = (
+            connection.execute(
+                sa.text(
+                    "SELECT status, kinds, n_rows, reason FROM raw_files WHERE sha256 = :sha "
+                    "ORDER BY file_id LIMIT 1"
+                ),
+                {"sha": sha},
+            )
+            .mappings()
+            .first()
+        )
     return dict(row) if row else None
 
 
 def _register(
-    engine_or_connection: Engine | Connection, entry: LandingEntry, sha: str, run_id: str, *,
-    status: str, kinds: str, n_rows: int | None, reason: str, report_path: str | None = None,
+    engine_or_connection: Engine | Connection,
+    entry: LandingEntry,
+    sha: str,
+    run_id: str,
+    *,
+    status: str,
+    kinds: str,
+    n_rows: int | None,
+    reason: str,
+    report_path: str | None = None,
 ) -> None:
     row = {
-        "region": entry.region, "receipt_date": entry.receipt_date,
-        "file_name": entry.file_name, "sha256": sha, "status": status, "kinds": kinds,
-        "n_rows": n_rows, "reason": reason, "report_path": report_path, "run_id": run_id,
+        "region": entry.region,
+        "receipt_date": entry.receipt_date,
+        "file_name": entry.file_name,
+        "sha256": sha,
+        "status": status,
+        "kinds": kinds,
+        "n_rows": n_rows,
+        "reason": reason,
+        "report_path": report_path,
+        "run_id": run_id,
         "registered_at": datetime.now(UTC),
     }
     if isinstance(engine_or_connection, Connection):
@@ -189,17 +215,33 @@ def _quarantine_folder(settings: Settings, entry: LandingEntry) -> Path:
 
 
 def _refuse(
-    engine: Engine, settings: Settings, entry: LandingEntry, sha: str, reason: str, run_id: str,
-    *, copy: bool,
+    engine: Engine,
+    settings: Settings,
+    entry: LandingEntry,
+    sha: str,
+    reason: str,
+    run_id: str,
+    *,
+    copy: bool,
 ) -> None:
     folder = _quarantine_folder(settings, entry)
-    report = FileReport(entry.region, entry.receipt_date, entry.file_name, sha, "refusé",
-                        refusal=reason)
+    report = FileReport(
+        entry.region, entry.receipt_date, entry.file_name, sha, "refusé", refusal=reason
+    )
     if copy:
         _copy_into(folder, entry)
     path = write_report(folder, report)
-    _register(engine, entry, sha, run_id, status="refused", kinds="", n_rows=None,
-              reason=reason, report_path=str(path))
+    _register(
+        engine,
+        entry,
+        sha,
+        run_id,
+        status="refused",
+        kinds="",
+        n_rows=None,
+        reason=reason,
+        report_path=str(path),
+    )
 
 
 def _copy_into(folder: Path, entry: LandingEntry) -> None:
@@ -211,9 +253,7 @@ def _copy_into(folder: Path, entry: LandingEntry) -> None:
     os.chmod(target, 0o640)
 
 
-def examine_files(
-    items: list[ExaminedFile], *, pseudonym_key: bytes, region: str | None
-) -> None:
+def examine_files(items: list[ExaminedFile], *, pseudonym_key: bytes, region: str | None) -> None:
     """Normalise and validate the tables of `items`: one batch per kind, so that the fixed cost
     of normalising and of a GX validation is paid once per kind, not once per file."""
     by_kind: dict[Kind, list[tuple[int, ExaminedFile, SheetTable]]] = defaultdict(list)
@@ -225,8 +265,9 @@ def examine_files(
             [table.frame.assign(**{FILE_COLUMN: key}) for key, _, table in members],
             ignore_index=True,
         )
-        batch = normalize(SheetTable(kind, None, raw, [], [], []),
-                          pseudonym_key=pseudonym_key, region=region)
+        batch = normalize(
+            SheetTable(kind, None, raw, [], [], []), pseudonym_key=pseudonym_key, region=region
+        )
         tables = [
             TableToValidate(key, table.sheet, len(table.frame), table.missing_columns)
             for key, _, table in members
@@ -242,9 +283,13 @@ def examine_files(
 def file_report(item: ExaminedFile) -> FileReport:
     kinds = [k for k in KIND_ORDER if any(t.kind is k for t, _ in item.frames)]
     return FileReport(
-        region=item.entry.region, receipt_date=item.entry.receipt_date,
-        file_name=item.entry.file_name, sha256=item.sha256, outcome="chargé",
-        kinds=[str(k) for k in kinds], rows=sum(len(f) for _, f in item.frames),
+        region=item.entry.region,
+        receipt_date=item.entry.receipt_date,
+        file_name=item.entry.file_name,
+        sha256=item.sha256,
+        outcome="chargé",
+        kinds=[str(k) for k in kinds],
+        rows=sum(len(f) for _, f in item.frames),
         failures=[c for c in item.checks if not c.success],
         ignored_sheets=list(item.read.ignored_sheets),
         unknown_columns=sorted({c for t, _ in item.frames for c in t.unknown_columns}),
@@ -257,9 +302,15 @@ def _quality_rows(item: ExaminedFile, run_id: str) -> list[dict[str, Any]]:
 
     return [
         {
-            "sha256": item.sha256, "kind": str(c.kind), "sheet": c.sheet, "expectation": c.check,
-            "column_name": c.column, "level": c.level, "success": c.success,
-            "element_count": c.element_count, "unexpected_count": c.unexpected_count,
+            "sha256": item.sha256,
+            "kind": str(c.kind),
+            "sheet": c.sheet,
+            "expectation": c.check,
+            "column_name": c.column,
+            "level": c.level,
+            "success": c.success,
+            "element_count": c.element_count,
+            "unexpected_count": c.unexpected_count,
             "examples": json.dumps(c.examples, ensure_ascii=False) if c.examples else None,
             "run_id": run_id,
         }
@@ -276,9 +327,17 @@ def _quarantine(
     try:
         with engine.begin() as connection:
             insert_mappings(connection, "dq_results", _quality_rows(item, run_id))
-            _register(connection, item.entry, item.sha256, run_id, status="quarantined",
-                      kinds="|".join(report.kinds), n_rows=report.rows, reason=report.reason(),
-                      report_path=str(path))
+            _register(
+                connection,
+                item.entry,
+                item.sha256,
+                run_id,
+                status="quarantined",
+                kinds="|".join(report.kinds),
+                n_rows=report.rows,
+                reason=report.reason(),
+                report_path=str(path),
+            )
     except sa.exc.IntegrityError:
         log.info("quarantined file %s was registered by another run", item.entry.file_name)
 
@@ -298,16 +357,35 @@ def _load(engine: Engine, item: ExaminedFile, report: FileReport, run_id: str) -
                     columns = [c.name for c in spec.columns]
                     lineage = {"file_sha256": item.sha256, "sheet": table.sheet, "load_id": load_id}
                     loaded += bulk_insert(
-                        connection, spec.table, [*LINEAGE_COLUMNS, *columns],
+                        connection,
+                        spec.table,
+                        [*LINEAGE_COLUMNS, *columns],
                         _rows(frame, columns, lineage),
                     )
-                insert_mappings(connection, "raw_loads", [{
-                    "sha256": item.sha256, "load_id": load_id, "run_id": run_id,
-                    "loaded_at": datetime.now(UTC), "n_rows": loaded,
-                }])
+                insert_mappings(
+                    connection,
+                    "raw_loads",
+                    [
+                        {
+                            "sha256": item.sha256,
+                            "load_id": load_id,
+                            "run_id": run_id,
+                            "loaded_at": datetime.now(UTC),
+                            "n_rows": loaded,
+                        }
+                    ],
+                )
                 insert_mappings(connection, "dq_results", _quality_rows(item, run_id))
-            _register(connection, item.entry, item.sha256, run_id, status="loaded",
-                      kinds="|".join(report.kinds), n_rows=report.rows, reason=report.reason())
+            _register(
+                connection,
+                item.entry,
+                item.sha256,
+                run_id,
+                status="loaded",
+                kinds="|".join(report.kinds),
+                n_rows=report.rows,
+                reason=report.reason(),
+            )
     except sa.exc.IntegrityError:
         log.info("file %s was loaded by another run", item.entry.file_name)
         return 0
@@ -319,12 +397,17 @@ def _rows(frame: pd.DataFrame, columns: list[str], lineage: dict[str, Any]):  # 
     values = [_clean(frame[c].tolist()) for c in columns]
     row_numbers = [int(r) for r in frame["_row"].tolist()]
     for index, row_number in enumerate(row_numbers):
-        yield (lineage["file_sha256"], lineage["sheet"], row_number, lineage["load_id"],
-               *(column[index] for column in values))
+        yield (
+            lineage["file_sha256"],
+            lineage["sheet"],
+            row_number,
+            lineage["load_id"],
+            *(column[index] for column in values),
+        )
 
 
 def _clean(values: list[Any]) -> list[Any]:
-    cleaned = []
+    cleaned: list[Any] = []
     for value in values:
         if value is None or value is pd.NA or value is pd.NaT:
             cleaned.append(None)

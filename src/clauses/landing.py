@@ -49,7 +49,9 @@ def name_problem(name: str) -> str | None:
     except UnicodeEncodeError:
         return "nom de fichier qui n'est pas en UTF-8 valide"
     if any(unicodedata.category(ch) == "Cc" for ch in name):
-        return "nom de fichier contenant un caractère de contrôle (retour à la ligne, tabulation...)"
+        return (
+            "nom de fichier contenant un caractère de contrôle (retour à la ligne, tabulation...)"
+        )
     if any(ch in _BIDI_CONTROLS for ch in name):
         return "nom de fichier contenant un caractère d'inversion du sens d'écriture"
     if "/" in name or "\\" in name or name in (".", ".."):
@@ -100,8 +102,9 @@ def scan_landing(landing_dir: Path, as_of: date, regions: set[str] | None = None
                 refusal = _kind_problem(file_entry.stat(follow_symlinks=False).st_mode)
                 refusal = refusal or name_problem(file_entry.name)
                 scan.entries.append(
-                    LandingEntry(region_entry.name, receipt, file_entry.name,
-                                 Path(file_entry.path), refusal)
+                    LandingEntry(
+                        region_entry.name, receipt, file_entry.name, Path(file_entry.path), refusal
+                    )
                 )
     return scan
 
@@ -127,3 +130,27 @@ def move_loose_files(landing_dir: Path, today: date) -> list[Path]:
     if moved:
         log.info("moved %d loose files into today's receipt folders", len(moved))
     return moved
+
+
+def purge_quarantine(quarantine_dir: Path, today: date, retention_days: int) -> int:
+    """Delete quarantined files (and their reports) received more than `retention_days` ago.
+
+    Quarantine is the one place a file is kept as received, personal data included (contract
+    §3): it is kept only for the configured retention. Returns the number of folders removed.
+    """
+    removed = 0
+    if not quarantine_dir.is_dir():
+        return removed
+    for region_dir in quarantine_dir.iterdir():
+        if not region_dir.is_dir() or region_dir.is_symlink():
+            continue
+        for date_dir in region_dir.iterdir():
+            received = _parse_date(date_dir.name)
+            if received is not None and (today - received).days > retention_days:
+                shutil.rmtree(date_dir)
+                removed += 1
+    if removed:
+        log.info(
+            "quarantine: removed %d receipt folders older than %d days", removed, retention_days
+        )
+    return removed

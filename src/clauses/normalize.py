@@ -345,10 +345,11 @@ def parse_siret(values: pd.Series) -> pd.Series:
 
 
 def month_of(dates: pd.Series) -> pd.Series:
-    """"AAAA-MM" of each ``datetime.date``; None where there is no date. Index kept."""
+    """ "AAAA-MM" of each ``datetime.date``; None where there is no date. Index kept."""
     return pd.Series(
         [f"{d.year:04d}-{d.month:02d}" if isinstance(d, dt.date) else None for d in dates],
-        index=dates.index, dtype=object,
+        index=dates.index,
+        dtype=object,
     )
 
 
@@ -385,10 +386,14 @@ def _typed_column(
         raw_d = distinct
         err_d = distinct.where(invalid, None).astype(object)
         # Valid values compare by typed value; invalid ones by their text.
-        key_d = pd.Series(
-            np.where(invalid, "\x00" + distinct.astype(object), value_d.astype(object)),
-            dtype=object,
-        ) if len(distinct) else pd.Series([], dtype=object)
+        key_d = (
+            pd.Series(
+                np.where(invalid, "\x00" + distinct.astype(object), value_d.astype(object)),
+                dtype=object,
+            )
+            if len(distinct)
+            else pd.Series([], dtype=object)
+        )
     key_codes_d, _ = pd.factorize(key_d, use_na_sentinel=True)
     key_codes = np.append(key_codes_d, -1)[codes]
     return (
@@ -451,7 +456,9 @@ def normalize(
         out[FOLDER_REGION_COLUMN] = pd.Series([region] * n_rows, dtype=object)
     result = pd.DataFrame(out)
     log.debug(
-        "normalized %s: %d rows, %d invalid values, %d duplicates", table.kind.value, n_rows,
+        "normalized %s: %d rows, %d invalid values, %d duplicates",
+        table.kind.value,
+        n_rows,
         sum(int(result[c.name + ERR_SUFFIX].notna().sum()) for c in spec.columns),
         int(duplicate.sum()),
     )

@@ -11,7 +11,6 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from sqlalchemy.engine import Engine
 from clauses.compute import compute_as_of
 from clauses.config import TIMEZONE, Settings
 from clauses.ingest import RegionIngest, ingest_region
-from clauses.landing import move_loose_files, scan_landing
+from clauses.landing import move_loose_files, purge_quarantine, scan_landing
 from clauses.publish import publish_extracts
 from clauses.warehouse import insert_mappings, make_engine, migrate
 
@@ -56,7 +55,12 @@ def prepare_warehouse(settings: Settings) -> Engine:
 
 
 def receive_and_load(
-    settings: Settings, engine: Engine, as_of: date, *, live: bool, run_id: str,
+    settings: Settings,
+    engine: Engine,
+    as_of: date,
+    *,
+    live: bool,
+    run_id: str,
     regions: set[str] | None = None,
 ) -> RunReport:
     """Receive every file of the landing zone as of `as_of` and load the valid ones.
@@ -67,7 +71,9 @@ def receive_and_load(
     """
     report = RunReport(run_id=run_id, as_of=as_of.isoformat(), live=live)
     if live:
-        report.moved = len(move_loose_files(settings.landing_dir, as_of))
+        today = today_in_paris()
+        report.moved = len(move_loose_files(settings.landing_dir, today))
+        purge_quarantine(settings.quarantine_dir, today, settings.quarantine_retention_days)
     scan = scan_landing(settings.landing_dir, as_of, regions)
     report.outside = scan.outside
     for path, reason in scan.outside:
@@ -81,8 +87,12 @@ def receive_and_load(
             outcome = ingest_region(engine, settings, region, by_region[region], run_id)
         except Exception as error:  # one region's failure must not stop the others
             log.exception("region %s: ingestion failed", region)
-            outcome = RegionIngest(region, received=len(by_region[region]),
-                                   seconds=time.monotonic() - started, error=repr(error))
+            outcome = RegionIngest(
+                region,
+                received=len(by_region[region]),
+                seconds=time.monotonic() - started,
+                error=repr(error),
+            )
         report.regions[region] = asdict(outcome)
         _store_summary(engine, run_id, as_of, outcome)
     return report
@@ -94,17 +104,33 @@ def _store_summary(engine: Engine, run_id: str, as_of: date, outcome: RegionInge
             sa.text("DELETE FROM run_summaries WHERE run_id = :run AND region = :region"),
             {"run": run_id, "region": outcome.region},
         )
-        insert_mappings(connection, "run_summaries", [{
-            "run_id": run_id, "region": outcome.region, "as_of": as_of,
-            "files_received": outcome.received, "files_loaded": outcome.loaded,
-            "files_quarantined": outcome.quarantined, "files_refused": outcome.refused,
-            "rows_loaded": outcome.rows_loaded, "seconds": outcome.seconds,
-            "error": outcome.error, "finished_at": datetime.now(UTC),
-        }])
+        insert_mappings(
+            connection,
+            "run_summaries",
+            [
+                {
+                    "run_id": run_id,
+                    "region": outcome.region,
+                    "as_of": as_of,
+                    "files_received": outcome.received,
+                    "files_loaded": outcome.loaded,
+                    "files_quarantined": outcome.quarantined,
+                    "files_refused": outcome.refused,
+                    "rows_loaded": outcome.rows_loaded,
+                    "seconds": outcome.seconds,
+                    "error": outcome.error,
+                    "finished_at": datetime.now(UTC),
+                }
+            ],
+        )
 
 
 def run_date(
-    settings: Settings, as_of: date, *, regions: set[str] | None = None, live: bool | None = None,
+    settings: Settings,
+    as_of: date,
+    *,
+    regions: set[str] | None = None,
+    live: bool | None = None,
     run_id: str | None = None,
 ) -> RunReport:
     """A whole run as of `as_of`: the nightly run by hand."""
@@ -118,5 +144,3 @@ def run_date(
         for region, path in publish_extracts(engine, settings.extracts_dir, as_of, regions).items()
     }
     return report
-
-

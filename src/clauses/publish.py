@@ -21,11 +21,11 @@ from clauses.extracts import Fmt, Table, write_extract
 
 log = logging.getLogger(__name__)
 
-T, I, D2, D4, E, DT = Fmt.TEXT, Fmt.INT, Fmt.DEC2, Fmt.DEC4, Fmt.EUR, Fmt.DATE
+T, N, D2, D4, E, DT = Fmt.TEXT, Fmt.INT, Fmt.DEC2, Fmt.DEC4, Fmt.EUR, Fmt.DATE
 
 CONVENTION_COLUMNS: list[tuple[str, Fmt, str]] = [
     ("N° convention", T, "num_convention"),
-    ("Millésime", I, "millesime"),
+    ("Millésime", N, "millesime"),
     ("SIRET porteur", T, "siret_porteur"),
     ("Raison sociale", T, "raison_sociale"),
     ("Volet", T, "volet"),
@@ -33,12 +33,12 @@ CONVENTION_COLUMNS: list[tuple[str, Fmt, str]] = [
     ("Fraction en poste", D4, "fraction_en_poste"),
     ("ETP en poste", D4, "etp_en_poste"),
     ("Heures", D2, "heures"),
-    ("Bénéficiaires", I, "beneficiaires"),
+    ("Bénéficiaires", N, "beneficiaires"),
     ("Bénéficiaires ETP", D4, "beneficiaires_etp"),
-    ("Structures inclusives", I, "structures_inclusives"),
-    ("Contacts acheteurs", I, "contacts_acheteurs"),
-    ("Marchés accompagnés", I, "marches_accompagnes"),
-    ("Partenariats", I, "partenariats"),
+    ("Structures inclusives", N, "structures_inclusives"),
+    ("Contacts acheteurs", N, "contacts_acheteurs"),
+    ("Marchés accompagnés", N, "marches_accompagnes"),
+    ("Partenariats", N, "partenariats"),
     ("Heures par ETP", D4, "heures_par_etp"),
     ("Bénéficiaires par ETP", D4, "beneficiaires_par_etp"),
     ("Bénéficiaires ETP par ETP", D4, "beneficiaires_etp_par_etp"),
@@ -55,44 +55,114 @@ CONVENTION_COLUMNS: list[tuple[str, Fmt, str]] = [
     ("Règles en échec", T, "regles_en_echec"),
 ]
 ANOMALY_COLUMNS = [
-    ("N° convention", T), ("Millésime", I), ("Volet", T), ("Règle", T), ("Niveau", T),
-    ("Mesuré", T), ("Attendu", T), ("Explication", T),
+    ("N° convention", T),
+    ("Millésime", N),
+    ("Volet", T),
+    ("Règle", T),
+    ("Niveau", T),
+    ("Mesuré", T),
+    ("Attendu", T),
+    ("Explication", T),
 ]
 FILE_COLUMNS = [
-    ("Fichier", T), ("SHA-256", T), ("Date de réception", DT), ("Type", T), ("Statut", T),
-    ("Lignes", I), ("Motif", T),
+    ("Fichier", T),
+    ("SHA-256", T),
+    ("Date de réception", DT),
+    ("Type", T),
+    ("Statut", T),
+    ("Lignes", N),
+    ("Motif", T),
 ]
 SUMMARY_COLUMNS = [
-    ("Millésime", T), ("Conventions", I), ("ETP conventionnés", D4), ("ETP en poste", D4),
-    ("Heures", D2), ("Bénéficiaires", I), ("En cours", I), ("Libérable", I), ("À examiner", I),
-    ("Suspendu", I), ("Reversement", I), ("Subvention éligible", E), ("Avances versées", E),
-    ("Solde libérable", E), ("Solde à examiner", E), ("Solde suspendu", E),
+    ("Millésime", T),
+    ("Conventions", N),
+    ("ETP conventionnés", D4),
+    ("ETP en poste", D4),
+    ("Heures", D2),
+    ("Bénéficiaires", N),
+    ("En cours", N),
+    ("Libérable", N),
+    ("À examiner", N),
+    ("Suspendu", N),
+    ("Reversement", N),
+    ("Subvention éligible", E),
+    ("Avances versées", E),
+    ("Solde libérable", E),
+    ("Solde à examiner", E),
+    ("Solde suspendu", E),
     ("Montant à reverser", E),
 ]
 REGION_TOTAL_COLUMNS = [
-    "conventions", "etp_conventionnes", "etp_en_poste", "heures", "beneficiaires", "n_en_cours",
-    "n_liberable", "n_a_examiner", "n_suspendu", "n_reversement", "subvention_eligible_cents",
-    "avance_versee_cents", "solde_liberable_cents", "solde_a_examiner_cents",
-    "solde_suspendu_cents", "reversement_cents",
+    "conventions",
+    "etp_conventionnes",
+    "etp_en_poste",
+    "heures",
+    "beneficiaires",
+    "n_en_cours",
+    "n_liberable",
+    "n_a_examiner",
+    "n_suspendu",
+    "n_reversement",
+    "subvention_eligible_cents",
+    "avance_versee_cents",
+    "solde_liberable_cents",
+    "solde_a_examiner_cents",
+    "solde_suspendu_cents",
+    "reversement_cents",
 ]
 NATIONAL_COLUMNS = [
-    ("Code région", T), ("Région", T), ("Millésime", T), ("Conventions", I),
-    ("ETP conventionnés", D4), ("ETP en poste", D4), ("Heures", D2), ("Bénéficiaires", I),
-    ("Bénéficiaires ETP", D4), ("Structures inclusives", I), ("Contacts acheteurs", I),
-    ("Marchés accompagnés", I), ("Partenariats", I), ("Subvention éligible", E),
-    ("Avances versées", E), ("Solde libérable", E), ("Solde à examiner", E),
-    ("Solde suspendu", E), ("Montant à reverser", E), ("En cours", I), ("Libérable", I),
-    ("À examiner", I), ("Suspendu", I), ("Reversement", I),
+    ("Code région", T),
+    ("Région", T),
+    ("Millésime", T),
+    ("Conventions", N),
+    ("ETP conventionnés", D4),
+    ("ETP en poste", D4),
+    ("Heures", D2),
+    ("Bénéficiaires", N),
+    ("Bénéficiaires ETP", D4),
+    ("Structures inclusives", N),
+    ("Contacts acheteurs", N),
+    ("Marchés accompagnés", N),
+    ("Partenariats", N),
+    ("Subvention éligible", E),
+    ("Avances versées", E),
+    ("Solde libérable", E),
+    ("Solde à examiner", E),
+    ("Solde suspendu", E),
+    ("Montant à reverser", E),
+    ("En cours", N),
+    ("Libérable", N),
+    ("À examiner", N),
+    ("Suspendu", N),
+    ("Reversement", N),
 ]
 NATIONAL_SOURCE = [
-    "conventions", "etp_conventionnes", "etp_en_poste", "heures", "beneficiaires",
-    "beneficiaires_etp", "structures_inclusives", "contacts_acheteurs", "marches_accompagnes",
-    "partenariats", "subvention_eligible_cents", "avance_versee_cents", "solde_liberable_cents",
-    "solde_a_examiner_cents", "solde_suspendu_cents", "reversement_cents", "n_en_cours",
-    "n_liberable", "n_a_examiner", "n_suspendu", "n_reversement",
+    "conventions",
+    "etp_conventionnes",
+    "etp_en_poste",
+    "heures",
+    "beneficiaires",
+    "beneficiaires_etp",
+    "structures_inclusives",
+    "contacts_acheteurs",
+    "marches_accompagnes",
+    "partenariats",
+    "subvention_eligible_cents",
+    "avance_versee_cents",
+    "solde_liberable_cents",
+    "solde_a_examiner_cents",
+    "solde_suspendu_cents",
+    "reversement_cents",
+    "n_en_cours",
+    "n_liberable",
+    "n_a_examiner",
+    "n_suspendu",
+    "n_reversement",
 ]
 LEVELS = {"blocking": "bloquant", "warning": "avertissement"}
-DUPLICATE_REASON = "fichier identique à un fichier déjà reçu (même empreinte SHA-256) : compté une seule fois"
+DUPLICATE_REASON = (
+    "fichier identique à un fichier déjà reçu (même empreinte SHA-256) : compté une seule fois"
+)
 SUPERSEDED_REASON = "toutes ses lignes sont remplacées par des fichiers reçus plus tard"
 
 
@@ -116,18 +186,26 @@ def regions_to_publish(connection: Connection, as_of: date) -> list[str]:
     return sorted(set(rows))
 
 
-def region_tables(connection: Connection, region: str, as_of: date) -> tuple[list[Table], dict[str, Any]]:
+def region_tables(
+    connection: Connection, region: str, as_of: date
+) -> tuple[list[Table], dict[str, Any]]:
     """The four tables of a region's extract and its manifest facts."""
     params = {"d": as_of, "r": region}
-    strands = connection.execute(
-        sa.text(
-            "SELECT * FROM mart_conventions WHERE as_of = :d AND code_region = :r "
-            "ORDER BY num_convention, millesime"
-        ),
-        params,
-    ).mappings().all()
+    strands = (
+        connection.execute(
+            sa.text(
+                "SELECT * FROM mart_conventions WHERE as_of = :d AND code_region = :r "
+                "ORDER BY num_convention, millesime"
+            ),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     conventions = Table(
-        "conventions", "Conventions", [(h, f) for h, f, _ in CONVENTION_COLUMNS],
+        "conventions",
+        "Conventions",
+        [(h, f) for h, f, _ in CONVENTION_COLUMNS],
         [tuple(_value(c, s[c]) for _, _, c in CONVENTION_COLUMNS) for s in strands],
     )
     anomalies = connection.execute(
@@ -142,7 +220,9 @@ def region_tables(connection: Connection, region: str, as_of: date) -> tuple[lis
         params,
     ).all()
     anomaly_table = Table(
-        "anomalies", "Anomalies", ANOMALY_COLUMNS,
+        "anomalies",
+        "Anomalies",
+        ANOMALY_COLUMNS,
         [(n, y, v, rule, LEVELS[lv], m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
     )
     files = connection.execute(
@@ -162,61 +242,106 @@ def region_tables(connection: Connection, region: str, as_of: date) -> tuple[lis
         file_rows.append((name, sha, received, kinds, statut, n_rows, reason))
     file_table = Table("fichiers", "Fichiers", FILE_COLUMNS, file_rows)
 
-    totals = connection.execute(
-        sa.text("SELECT * FROM mart_regions WHERE as_of = :d AND code_region = :r ORDER BY millesime"),
-        params,
-    ).mappings().all()
+    totals = (
+        connection.execute(
+            sa.text(
+                "SELECT * FROM mart_regions WHERE as_of = :d AND code_region = :r "
+                "ORDER BY millesime"
+            ),
+            params,
+        )
+        .mappings()
+        .all()
+    )
     summary_rows = [
         (str(t["millesime"]), *(_value(c, t[c]) for c in REGION_TOTAL_COLUMNS)) for t in totals
     ]
     if totals:
-        summary_rows.append(("Total", *(_value(c, sum(t[c] for t in totals)) for c in REGION_TOTAL_COLUMNS)))
+        summary_rows.append(
+            ("Total", *(_value(c, sum(t[c] for t in totals)) for c in REGION_TOTAL_COLUMNS))
+        )
     summary = Table("synthese", "Synthèse", SUMMARY_COLUMNS, summary_rows)
 
-    sources = connection.execute(
-        sa.text(
-            "SELECT DISTINCT s.sha256 FROM mart_convention_sources s JOIN mart_conventions m "
-            "ON m.as_of = s.as_of AND m.num_convention = s.num_convention "
-            "AND m.millesime = s.millesime WHERE s.as_of = :d AND m.code_region = :r "
-            "ORDER BY s.sha256"
-        ),
-        params,
-    ).scalars().all()
+    sources = (
+        connection.execute(
+            sa.text(
+                "SELECT DISTINCT s.sha256 FROM mart_convention_sources s JOIN mart_conventions m "
+                "ON m.as_of = s.as_of AND m.num_convention = s.num_convention "
+                "AND m.millesime = s.millesime WHERE s.as_of = :d AND m.code_region = :r "
+                "ORDER BY s.sha256"
+            ),
+            params,
+        )
+        .scalars()
+        .all()
+    )
     versions = sorted({s["rules_version"] for s in strands})
     manifest = {
-        "region": region, "as_of": as_of.isoformat(), "rules_version": ", ".join(versions),
+        "region": region,
+        "as_of": as_of.isoformat(),
+        "rules_version": ", ".join(versions),
         "sources": list(sources),
     }
     return [summary, conventions, anomaly_table, file_table], manifest
 
 
 def national_table(connection: Connection, as_of: date) -> tuple[Table, dict[str, Any]]:
-    rows = connection.execute(
-        sa.text("SELECT * FROM mart_regions WHERE as_of = :d ORDER BY code_region, millesime"),
-        {"d": as_of},
-    ).mappings().all()
+    rows = (
+        connection.execute(
+            sa.text("SELECT * FROM mart_regions WHERE as_of = :d ORDER BY code_region, millesime"),
+            {"d": as_of},
+        )
+        .mappings()
+        .all()
+    )
     body = [
-        (r["code_region"], REGIONS[r["code_region"]][0], str(r["millesime"]),
-         *(_value(c, r[c]) for c in NATIONAL_SOURCE))
+        (
+            r["code_region"],
+            REGIONS[r["code_region"]][0],
+            str(r["millesime"]),
+            *(_value(c, r[c]) for c in NATIONAL_SOURCE),
+        )
         for r in rows
     ]
     if rows:
-        body.append(("", "Total national", "",
-                     *(_value(c, sum(r[c] for r in rows)) for c in NATIONAL_SOURCE)))
-    versions = connection.execute(
-        sa.text("SELECT DISTINCT rules_version FROM mart_conventions WHERE as_of = :d"), {"d": as_of}
-    ).scalars().all()
-    sources = connection.execute(
-        sa.text("SELECT DISTINCT sha256 FROM mart_convention_sources WHERE as_of = :d ORDER BY sha256"),
-        {"d": as_of},
-    ).scalars().all()
-    manifest = {"as_of": as_of.isoformat(), "rules_version": ", ".join(sorted(versions)),
-                "sources": list(sources)}
+        body.append(
+            (
+                "",
+                "Total national",
+                "",
+                *(_value(c, sum(r[c] for r in rows)) for c in NATIONAL_SOURCE),
+            )
+        )
+    versions = (
+        connection.execute(
+            sa.text("SELECT DISTINCT rules_version FROM mart_conventions WHERE as_of = :d"),
+            {"d": as_of},
+        )
+        .scalars()
+        .all()
+    )
+    sources = (
+        connection.execute(
+            sa.text(
+                "SELECT DISTINCT sha256 FROM mart_convention_sources WHERE as_of = :d "
+                "ORDER BY sha256"
+            ),
+            {"d": as_of},
+        )
+        .scalars()
+        .all()
+    )
+    manifest = {
+        "as_of": as_of.isoformat(),
+        "rules_version": ", ".join(sorted(versions)),
+        "sources": list(sources),
+    }
     return Table("regions", "Régions", NATIONAL_COLUMNS, body), manifest
 
 
-def publish_extracts(engine: Engine, extracts_dir: Path, as_of: date,
-                     regions: set[str] | None = None) -> dict[str, Path]:
+def publish_extracts(
+    engine: Engine, extracts_dir: Path, as_of: date, regions: set[str] | None = None
+) -> dict[str, Path]:
     """Write every region's extract and the national one; returns region → folder."""
     published: dict[str, Path] = {}
     day = as_of.isoformat()
@@ -226,13 +351,17 @@ def publish_extracts(engine: Engine, extracts_dir: Path, as_of: date,
                 continue
             tables, manifest = region_tables(connection, region, as_of)
             published[region] = write_extract(
-                extracts_dir / region / day, workbook_name=f"conformite_{region}_{day}.xlsx",
-                tables=tables, manifest_extra=manifest,
+                extracts_dir / region / day,
+                workbook_name=f"conformite_{region}_{day}.xlsx",
+                tables=tables,
+                manifest_extra=manifest,
             )
         table, manifest = national_table(connection, as_of)
         published["national"] = write_extract(
-            extracts_dir / "national" / day, workbook_name=f"consolidation_nationale_{day}.xlsx",
-            tables=[table], manifest_extra=manifest,
+            extracts_dir / "national" / day,
+            workbook_name=f"consolidation_nationale_{day}.xlsx",
+            tables=[table],
+            manifest_extra=manifest,
         )
     log.info("published %d extracts as of %s in %s", len(published), as_of, extracts_dir)
     return published

@@ -100,8 +100,19 @@ _SIGNATURE_KEYS: dict[Kind, tuple[str, ...]] = {
 _ALL_KNOWN_KEYS: frozenset[str] = frozenset(k for keys in _KIND_KEYS.values() for k in keys)
 _PERSONAL_KEYS: frozenset[str] = frozenset(header_key(h) for h in PERSONAL_DATA_HEADERS)
 _PERSONAL_PREFIXES: tuple[str, ...] = (
-    "nom ", "prenom", "date de naissance", "date naissance", "adresse", "telephone", "tel ",
-    "courriel", "email", "e mail", "mail ", "nir", "numero de securite sociale",
+    "nom ",
+    "prenom",
+    "date de naissance",
+    "date naissance",
+    "adresse",
+    "telephone",
+    "tel ",
+    "courriel",
+    "email",
+    "e mail",
+    "mail ",
+    "nir",
+    "numero de securite sociale",
 )
 
 
@@ -207,8 +218,10 @@ def _make_table(
 
 def _clean(values: pa.Array | pa.ChunkedArray | list[str | None]) -> np.ndarray:
     """Strip surrounding whitespace (any Unicode space) and turn empty strings into None."""
-    array = values if isinstance(values, pa.Array | pa.ChunkedArray) else pa.array(
-        values, type=pa.string()
+    array = (
+        values
+        if isinstance(values, pa.Array | pa.ChunkedArray)
+        else pa.array(values, type=pa.string())
     )
     if isinstance(array, pa.ChunkedArray):
         array = array.combine_chunks()
@@ -236,9 +249,7 @@ def _non_blank(columns: Sequence[np.ndarray], n_rows: int) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 
 
-def read_file(
-    path: Path, *, max_ratio: float = 100, max_uncompressed: int = 1 << 30
-) -> ReadResult:
+def read_file(path: Path, *, max_ratio: float = 100, max_uncompressed: int = 1 << 30) -> ReadResult:
     """Read a landed CSV or XLSX file into text tables, one per recognised kind.
 
     Guarantees:
@@ -262,21 +273,28 @@ def read_file(
         )
     size = path.stat().st_size
     if size == 0:
-        raise FileRefused("Le fichier est vide (0 octet) : déposez un fichier contenant des "
-                          "données.")
+        raise FileRefused(
+            "Le fichier est vide (0 octet) : déposez un fichier contenant des données."
+        )
     if suffix == ".csv":
         result = _read_csv(path)
     else:
         result = _read_xlsx(path, size, max_ratio=max_ratio, max_uncompressed=max_uncompressed)
     log.info(
-        "read %s: %s", path.name,
-        ", ".join(f"{t.kind.value}{f' [{t.sheet}]' if t.sheet else ''} {len(t.frame)} rows"
-                  for t in result.tables),
+        "read %s: %s",
+        path.name,
+        ", ".join(
+            f"{t.kind.value}{f' [{t.sheet}]' if t.sheet else ''} {len(t.frame)} rows"
+            for t in result.tables
+        ),
     )
     for table in result.tables:
         if table.personal_columns:
-            log.info("read %s: %d personal-data column(s) dropped", path.name,
-                     len(table.personal_columns))
+            log.info(
+                "read %s: %d personal-data column(s) dropped",
+                path.name,
+                len(table.personal_columns),
+            )
     return result
 
 
@@ -367,13 +385,17 @@ def _read_csv_fast(
             io.BytesIO(body),
             read_options=pacsv.ReadOptions(column_names=names, use_threads=True),
             parse_options=pacsv.ParseOptions(
-                delimiter=separator, quote_char='"', double_quote=True,
-                newlines_in_values=True, ignore_empty_lines=True,
+                delimiter=separator,
+                quote_char='"',
+                double_quote=True,
+                newlines_in_values=True,
+                ignore_empty_lines=True,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
                 include_columns=[names[i] for i in keep],
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
@@ -408,9 +430,7 @@ def _read_csv_careful(
     positions = sorted(set(keep) | set(range(width, widest)))
     columns: dict[int, np.ndarray] = {}
     for position in positions:
-        columns[position] = _clean(
-            [r[position] if position < len(r) else None for r in records]
-        )
+        columns[position] = _clean([r[position] if position < len(r) else None for r in records])
     return columns, np.asarray(lines, dtype=np.int64), widest
 
 
@@ -430,8 +450,9 @@ def _read_csv(path: Path) -> ReadResult:
     text, encoding = _decode(data)
     del data
     if not text.strip():
-        raise FileRefused("Le fichier ne contient aucune donnée (seulement des espaces ou des "
-                          "lignes vides).")
+        raise FileRefused(
+            "Le fichier ne contient aucune donnée (seulement des espaces ou des lignes vides)."
+        )
     header_text, body_text, header_lines = _split_header(text)
     del text
     separator = _detect_separator(header_text)
@@ -522,11 +543,15 @@ def _check_zip(path: Path, size: int, max_ratio: float, max_uncompressed: int) -
     names = {info.filename for info in infos}
     if "[Content_Types].xml" not in names or not any(_WORKBOOK_PART.search(n) for n in names):
         if "word/document.xml" in names:
-            raise FileRefused("Ce fichier .xlsx est en réalité un document Word : déposez le "
-                              "classeur Excel (.xlsx) ou un CSV.")
+            raise FileRefused(
+                "Ce fichier .xlsx est en réalité un document Word : déposez le "
+                "classeur Excel (.xlsx) ou un CSV."
+            )
         if "mimetype" in names and "content.xml" in names:
-            raise FileRefused("Ce fichier .xlsx est en réalité un classeur OpenDocument (.ods) : "
-                              "enregistrez-le au format « Classeur Excel (.xlsx) ».")
+            raise FileRefused(
+                "Ce fichier .xlsx est en réalité un classeur OpenDocument (.ods) : "
+                "enregistrez-le au format « Classeur Excel (.xlsx) »."
+            )
         raise FileRefused(_NOT_XLSX)
     limit = min(max_ratio * size, max_uncompressed)
     declared = sum(info.file_size for info in infos)
@@ -537,7 +562,11 @@ def _check_zip(path: Path, size: int, max_ratio: float, max_uncompressed: int) -
 
 
 def _measure_inflated(
-    path: Path, infos: list[zipfile.ZipInfo], limit: float, size: int, max_ratio: float,
+    path: Path,
+    infos: list[zipfile.ZipInfo],
+    limit: float,
+    size: int,
+    max_ratio: float,
     max_uncompressed: int,
 ) -> None:
     total = 0

@@ -69,10 +69,14 @@ class FileReport:
             "lignes": self.rows,
             "regles_en_echec": [
                 {
-                    "type": str(f.kind), "onglet": f.sheet, "colonne": f.column,
+                    "type": str(f.kind),
+                    "onglet": f.sheet,
+                    "colonne": f.column,
                     "niveau": "bloquant" if f.level == BLOCKING else "avertissement",
-                    "regle": f.message, "controle": f.check,
-                    "lignes_concernees": f.unexpected_count, "exemples": f.examples,
+                    "regle": f.message,
+                    "controle": f.check,
+                    "lignes_concernees": f.unexpected_count,
+                    "exemples": f.examples,
                 }
                 for f in self.failures
             ],
@@ -108,7 +112,10 @@ class FileReport:
             lines.append("DÉCISION : fichier chargé.")
         if self.kinds:
             lines.append(f"Types reconnus : {', '.join(self.kinds)} ; lignes lues : {self.rows}")
-        for title, items in (("Points bloquants", self.blocking), ("Avertissements", self.warnings)):
+        for title, items in (
+            ("Points bloquants", self.blocking),
+            ("Avertissements", self.warnings),
+        ):
             if not items:
                 continue
             lines += ["", f"{title} :"]

@@ -21,25 +21,42 @@ def print_summary(as_of: date) -> None:
     engine = make_engine(settings.warehouse_url)
     with engine.connect() as connection:
         files = connection.execute(
-            sa.text("SELECT region, statut, COUNT(*) FROM mart_files WHERE as_of = :d "
-                    "GROUP BY region, statut"), {"d": as_of}).all()
+            sa.text(
+                "SELECT region, statut, COUNT(*) FROM mart_files WHERE as_of = :d "
+                "GROUP BY region, statut"
+            ),
+            {"d": as_of},
+        ).all()
         decisions = connection.execute(
-            sa.text("SELECT code_region, decision, COUNT(*) FROM mart_conventions "
-                    "WHERE as_of = :d GROUP BY code_region, decision"), {"d": as_of}).all()
+            sa.text(
+                "SELECT code_region, decision, COUNT(*) FROM mart_conventions "
+                "WHERE as_of = :d GROUP BY code_region, decision"
+            ),
+            {"d": as_of},
+        ).all()
     per_file = {(r, s): n for r, s, n in files}
     per_decision = {(r, d): n for r, d, n in decisions}
-    header = f"{'région':<28}" + "".join(f"{s[:10]:>11}" for s in STATUSES) + " | " + "".join(
-        f"{d[:10]:>11}" for d in DECISIONS)
+    header = (
+        f"{'région':<28}"
+        + "".join(f"{s[:10]:>11}" for s in STATUSES)
+        + " | "
+        + "".join(f"{d[:10]:>11}" for d in DECISIONS)
+    )
     print(f"Consolidation as of {as_of.isoformat()}: files by status | strands by decision")
     print(header)
     for code, (name, _) in REGIONS.items():
-        print(f"{code + ' ' + name:<28.28}"
-              + "".join(f"{per_file.get((code, s), 0):>11}" for s in STATUSES) + " | "
-              + "".join(f"{per_decision.get((code, d), 0):>11}" for d in DECISIONS))
+        print(
+            f"{code + ' ' + name:<28.28}"
+            + "".join(f"{per_file.get((code, s), 0):>11}" for s in STATUSES)
+            + " | "
+            + "".join(f"{per_decision.get((code, d), 0):>11}" for d in DECISIONS)
+        )
     day = as_of.isoformat()
-    print(f"\nExtracts: {settings.extracts_dir}/<region>/{day}/ "
-          f"(conformite_<region>_{day}.xlsx, conventions.csv, anomalies.csv, fichiers.csv, "
-          f"synthese.csv, manifest.json)")
+    print(
+        f"\nExtracts: {settings.extracts_dir}/<region>/{day}/ "
+        f"(conformite_<region>_{day}.xlsx, conventions.csv, anomalies.csv, fichiers.csv, "
+        f"synthese.csv, manifest.json)"
+    )
     print(f"National: {settings.extracts_dir}/national/{day}/consolidation_nationale_{day}.xlsx")
     print(f"Quarantine reports: {settings.quarantine_dir}/<region>/<date>/")
 

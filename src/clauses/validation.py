@@ -80,12 +80,12 @@ def validate_kind(
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     expectations = [
-        ExpectationConfiguration(
-            type=e["type"], kwargs=e["kwargs"], meta=e["meta"]
-        ).to_domain_obj()
+        ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"], meta=e["meta"]).to_domain_obj()
         for e in suite_data["expectations"]
     ]
-    suite = context.suites.add(gx.ExpectationSuite(name=suite_data["name"], expectations=expectations))
+    suite = context.suites.add(
+        gx.ExpectationSuite(name=suite_data["name"], expectations=expectations)
+    )
     gx_batch = (
         context.data_sources.add_pandas("clauses")
         .add_dataframe_asset(suite_data["name"])
@@ -94,26 +94,38 @@ def validate_kind(
     )
     outcome = gx_batch.validate(
         suite,
-        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_file", "_row"]},
+        result_format={
+            "result_format": "COMPLETE",
+            "unexpected_index_column_names": ["_file", "_row"],
+        },
     )
 
     results: dict[int, list[CheckResult]] = {t.file_key: [] for t in tables}
     for result in outcome.results:
         config = result.expectation_config
+        assert config is not None  # every result of a suite run names its expectation
         meta = config.meta or {}
         per_file: dict[int, list[dict[str, Any]]] = defaultdict(list)
         for item in result.result.get("unexpected_index_list") or []:
             per_file[int(item["_file"])].append(item)
         for table in tables:
             column = str(meta.get("column", ""))
-            if config.type == "expect_column_values_to_not_be_null" and column in table.missing_columns:
+            if (
+                config.type == "expect_column_values_to_not_be_null"
+                and column in table.missing_columns
+            ):
                 continue  # reported once below as a missing column
             failures = per_file.get(table.file_key, [])
             results[table.file_key].append(
                 CheckResult(
-                    kind=kind, sheet=table.sheet, check=config.type, column=column,
-                    level=str(meta.get("level", BLOCKING)), message=str(meta.get("message", "")),
-                    success=not failures, element_count=table.rows,
+                    kind=kind,
+                    sheet=table.sheet,
+                    check=config.type,
+                    column=column,
+                    level=str(meta.get("level", BLOCKING)),
+                    message=str(meta.get("message", "")),
+                    success=not failures,
+                    element_count=table.rows,
                     unexpected_count=len(failures),
                     examples=[_example(item, column, kind) for item in failures[:MAX_EXAMPLES]],
                 )
@@ -122,10 +134,15 @@ def validate_kind(
         for header in table.missing_columns:
             results[table.file_key].append(
                 CheckResult(
-                    kind=kind, sheet=table.sheet, check="required_column_present", column=header,
+                    kind=kind,
+                    sheet=table.sheet,
+                    check="required_column_present",
+                    column=header,
                     level=BLOCKING,
                     message="colonne obligatoire absente : ajoutez-la avec cet intitulé",
-                    success=False, element_count=table.rows, unexpected_count=table.rows,
+                    success=False,
+                    element_count=table.rows,
+                    unexpected_count=table.rows,
                 )
             )
     return results

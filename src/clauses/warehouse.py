@@ -1,4 +1,4 @@
-"""The one way to open, migrate and write the warehouse (SQLite embedded, PostgreSQL in production)."""
+"""The one way to open, migrate and write the warehouse (SQLite embedded, PostgreSQL in prod)."""
 
 from __future__ import annotations
 
@@ -120,5 +120,3 @@ def insert_mappings(connection: Connection, table: str, rows: Sequence[Mapping[s
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
     )
     connection.execute(statement, list(rows))
-
-

@@ -51,7 +51,10 @@ def test_dag_id_is_the_file_stem(dagbag, path: Path) -> None:  # type: ignore[no
 def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["clauses_nightly"]
     assert [t.task_id for t in dag.topological_sort()] == [
-        "receive_and_load", "compute_indicators", "write_extracts", "check_regions",
+        "receive_and_load",
+        "compute_indicators",
+        "write_extracts",
+        "check_regions",
     ]
     timetable = dag.timetable
     assert type(timetable).__name__ == "CronDataIntervalTimetable"
@@ -62,6 +65,8 @@ def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # typ
 
 def test_dag_files_import_no_heavy_library_at_module_level() -> None:
     for path in DAG_FILES:
-        head = [line for line in path.read_text().splitlines() if line.startswith(("import", "from"))]
+        head = [
+            line for line in path.read_text().splitlines() if line.startswith(("import", "from"))
+        ]
         for module in ("pandas", "pyarrow", "great_expectations", "sqlalchemy", "clauses."):
             assert not any(module in line for line in head), (path.name, module)

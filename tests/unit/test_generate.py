@@ -18,21 +18,63 @@ SEED = 7
 
 # Every variant class of contract §3 (and of the delivery shapes) that must appear at least once.
 EXPECTED_VARIANTS = {
-    "csv_cp1252", "csv_utf8_bom", "csv_utf8", "csv_sep_semicolon", "csv_sep_comma",
-    "csv_sep_tab", "decimal_comma", "decimal_point", "thousands_space", "thousands_nbsp",
-    "thousands_nnbsp", "date_dmy", "date_iso", "month_ym", "month_my", "month_date_dmy",
-    "month_date_iso", "month_cell", "header_spelling_variants", "enum_case_accent_variants",
-    "siret_with_spaces", "siret_lost_zeros_text", "unknown_extra_column", "personal_data_columns",
-    "upper_case_extension", "column_order_shuffled", "optional_columns_absent",
-    "public_list_comma", "header_only_file", "xlsx", "xlsx_title_rows", "xlsx_total_row",
-    "xlsx_blank_rows", "xlsx_numbers_as_text", "xlsx_formula_cells", "xlsx_notes_sheet",
-    "xlsx_siret_as_number", "xlsx_date_cells", "xlsx_text_dates", "xlsx_several_kinds",
-    "xlsx_sheet_canonical_name", "xlsx_sheet_name_case_variant",
-    "xlsx_sheet_recognised_by_columns", "region_wide_export", "region_export_several_months",
-    "structure_monthly_file", "structure_quarterly_file", "activity_in_other_region_folder",
-    "correction_later_receipt", "correction_same_day_name_sorts_last", "correction_full_resend",
-    "doublon_same_bytes", "bilans_structure_file", "bilans_region_batch", "register_initial",
-    "register_avenants_only", "register_full_with_avenants",
+    "csv_cp1252",
+    "csv_utf8_bom",
+    "csv_utf8",
+    "csv_sep_semicolon",
+    "csv_sep_comma",
+    "csv_sep_tab",
+    "decimal_comma",
+    "decimal_point",
+    "thousands_space",
+    "thousands_nbsp",
+    "thousands_nnbsp",
+    "date_dmy",
+    "date_iso",
+    "month_ym",
+    "month_my",
+    "month_date_dmy",
+    "month_date_iso",
+    "month_cell",
+    "header_spelling_variants",
+    "enum_case_accent_variants",
+    "siret_with_spaces",
+    "siret_lost_zeros_text",
+    "unknown_extra_column",
+    "personal_data_columns",
+    "upper_case_extension",
+    "column_order_shuffled",
+    "optional_columns_absent",
+    "public_list_comma",
+    "header_only_file",
+    "xlsx",
+    "xlsx_title_rows",
+    "xlsx_total_row",
+    "xlsx_blank_rows",
+    "xlsx_numbers_as_text",
+    "xlsx_formula_cells",
+    "xlsx_notes_sheet",
+    "xlsx_siret_as_number",
+    "xlsx_date_cells",
+    "xlsx_text_dates",
+    "xlsx_several_kinds",
+    "xlsx_sheet_canonical_name",
+    "xlsx_sheet_name_case_variant",
+    "xlsx_sheet_recognised_by_columns",
+    "region_wide_export",
+    "region_export_several_months",
+    "structure_monthly_file",
+    "structure_quarterly_file",
+    "activity_in_other_region_folder",
+    "correction_later_receipt",
+    "correction_same_day_name_sorts_last",
+    "correction_full_resend",
+    "doublon_same_bytes",
+    "bilans_structure_file",
+    "bilans_region_batch",
+    "register_initial",
+    "register_avenants_only",
+    "register_full_with_avenants",
 }
 
 EXPECTED_DEFECTS = {
@@ -53,7 +95,8 @@ EXPECTED_DEFECTS = {
 def _digests(root: Path) -> dict[str, str]:
     return {
         p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -73,16 +116,16 @@ def _header_line(path: Path) -> str:
     raise AssertionError(f"{path} is neither UTF-8 nor Windows-1252")
 
 
-def test_same_seed_gives_identical_bytes(sample: tuple[Path, GenerateSummary],
-                                         tmp_path: Path) -> None:
+def test_same_seed_gives_identical_bytes(
+    sample: tuple[Path, GenerateSummary], tmp_path: Path
+) -> None:
     root, summary = sample
     again = generate_sample(tmp_path / "again", scale=SCALE, seed=SEED, defects=True)
     assert _digests(tmp_path / "again") == _digests(root)
     assert again == summary
 
 
-def test_other_seed_gives_other_files(sample: tuple[Path, GenerateSummary],
-                                      tmp_path: Path) -> None:
+def test_other_seed_gives_other_files(sample: tuple[Path, GenerateSummary], tmp_path: Path) -> None:
     root, _summary = sample
     generate_sample(tmp_path / "other", scale=SCALE, seed=SEED + 1)
     assert _digests(tmp_path / "other") != _digests(root)
@@ -151,8 +194,9 @@ def test_csv_encodings_and_separators_are_real(sample: tuple[Path, GenerateSumma
     assert all("," in _header_line(root / rel) for rel in v["csv_sep_comma"])
     assert any("\u202f" in (root / rel).read_text("utf-8") for rel in v["thousands_nnbsp"])
     assert any(b"\xa0" in (root / rel).read_bytes() for rel in v["thousands_nbsp"])
-    assert any(re.search(rb"\d \d{3},\d\d", (root / rel).read_bytes())
-               for rel in v["thousands_space"])
+    assert any(
+        re.search(rb"\d \d{3},\d\d", (root / rel).read_bytes()) for rel in v["thousands_space"]
+    )
     assert all(Path(rel).suffix in (".CSV", ".XLSX") for rel in v["upper_case_extension"])
 
 
@@ -166,8 +210,11 @@ def _not_utf8(path: Path) -> bool:
 
 def test_header_spelling_and_personal_columns(sample: tuple[Path, GenerateSummary]) -> None:
     root, summary = sample
-    csvs = [root / rel for rel in summary.variants["header_spelling_variants"]
-            if rel.lower().endswith(".csv")]
+    csvs = [
+        root / rel
+        for rel in summary.variants["header_spelling_variants"]
+        if rel.lower().endswith(".csv")
+    ]
     headers = " ".join(_header_line(p) for p in csvs)
     assert "siret_porteur" in headers or "SIRET_PORTEUR" in headers or "Siret Porteur " in headers
     personal = summary.variants["personal_data_columns"]
@@ -178,8 +225,13 @@ def test_header_spelling_and_personal_columns(sample: tuple[Path, GenerateSummar
             line = _header_line(path)
         else:
             wb = openpyxl.load_workbook(path, read_only=True)
-            line = " ".join(str(c) for ws in wb.worksheets for row in ws.iter_rows(
-                max_row=12, values_only=True) for c in row if c is not None)
+            line = " ".join(
+                str(c)
+                for ws in wb.worksheets
+                for row in ws.iter_rows(max_row=12, values_only=True)
+                for c in row
+                if c is not None
+            )
             wb.close()
         found = found or ("Courriel" in line and "Prénom" in line)
     assert found
@@ -217,16 +269,21 @@ def test_xlsx_variants_are_real(sample: tuple[Path, GenerateSummary]) -> None:
     # several kinds in one workbook, plus a notes sheet somewhere
     wb = openpyxl.load_workbook(root / v["xlsx_several_kinds"][0], read_only=True)
     assert len(wb.sheetnames) >= 2
-    assert any("Notes" in openpyxl.load_workbook(root / rel, read_only=True).sheetnames
-               for rel in v["xlsx_notes_sheet"])
+    assert any(
+        "Notes" in openpyxl.load_workbook(root / rel, read_only=True).sheetnames
+        for rel in v["xlsx_notes_sheet"]
+    )
 
 
 def test_sirets_are_valid_and_la_poste_present(sample: tuple[Path, GenerateSummary]) -> None:
     root, summary = sample
     sirets: set[str] = set()
     for p in root.rglob("*"):
-        if p.is_file() and p.suffix.lower() == ".csv" and p.relative_to(root).as_posix() \
-                not in summary.defects:
+        if (
+            p.is_file()
+            and p.suffix.lower() == ".csv"
+            and p.relative_to(root).as_posix() not in summary.defects
+        ):
             text = p.read_bytes().decode("cp1252", errors="replace")
             sirets.update(re.findall(r"(?<![\d ])(\d{14})(?![\d])", text))
     assert sirets
@@ -283,7 +340,6 @@ def test_files_read_back_clean(sample: tuple[Path, GenerateSummary]) -> None:
                 sums = frame.groupby(["siret_porteur", "mois"])["heures_realisees"].sum()
                 for (siret, month), hours in sums.items():
                     candidate = (day, name, float(hours))
-                    if (siret, month) not in winners or \
-                            candidate[:2] > winners[(siret, month)][:2]:
+                    if (siret, month) not in winners or candidate[:2] > winners[(siret, month)][:2]:
                         winners[(siret, month)] = candidate
     assert sum(w[2] for w in winners.values()) == pytest.approx(summary.hours, abs=0.01)

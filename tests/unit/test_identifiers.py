@@ -36,8 +36,12 @@ def _la_poste(luhn: bool, sum_multiple_of_5: bool) -> str:
 def valid_sirets(draw: st.DrawFn) -> str:
     # Stored as a number, a SIRET keeps at least 12 digits (contract §3: 12-13 digits).
     leading_zeros = draw(st.integers(0, 2))
-    siren8 = "0" * leading_zeros + draw(st.sampled_from("123456789")) + draw(
-        st.text(alphabet="0123456789", min_size=7 - leading_zeros, max_size=7 - leading_zeros)
+    siren8 = (
+        "0" * leading_zeros
+        + draw(st.sampled_from("123456789"))
+        + draw(
+            st.text(alphabet="0123456789", min_size=7 - leading_zeros, max_size=7 - leading_zeros)
+        )
     )
     nic4 = draw(st.text(alphabet="0123456789", min_size=4, max_size=4))
     return make_siret(siren8, nic4)
@@ -49,24 +53,34 @@ def valid_sirets(draw: st.DrawFn) -> str:
 def test_normalize_siret_forms() -> None:
     values = pd.Series(
         [
-            "732 829 320 00074",          # spaces
+            "732 829 320 00074",  # spaces
             "732\u00a0829\u00a0320\u00a000074",  # no-break spaces
             "732\u202f829\u202f320\u202f00074",  # narrow no-break spaces
             " 73282932000074 ",
-            "73282932000074.0",           # number as text
-            "123456600014",               # 12 digits, two zeros lost
-            "5521005854005",              # 13 digits, one zero lost
+            "73282932000074.0",  # number as text
+            "123456600014",  # 12 digits, two zeros lost
+            "5521005854005",  # 13 digits, one zero lost
             "5521005854005,0",
             None,
             "abc",
             "12345",
-            "1.23457E+13",                # Excel's lossy scientific form: not normalisable
+            "1.23457E+13",  # Excel's lossy scientific form: not normalisable
         ]
     )
     result = normalize_siret(values)
     assert result.tolist() == [
-        SIRET_A, SIRET_A, SIRET_A, SIRET_A, SIRET_A, SIRET_B, SIRET_C, SIRET_C,
-        None, "abc", "12345", "1.23457E+13",
+        SIRET_A,
+        SIRET_A,
+        SIRET_A,
+        SIRET_A,
+        SIRET_A,
+        SIRET_B,
+        SIRET_C,
+        SIRET_C,
+        None,
+        "abc",
+        "12345",
+        "1.23457E+13",
     ]
     assert result.dtype == object
 
@@ -80,15 +94,19 @@ def test_normalize_siret_accepts_numbers_and_keeps_index() -> None:
 
 @given(valid_sirets())
 def test_siret_with_leading_zeros_stored_as_number_round_trips(siret: str) -> None:
-    stored = pd.Series([int(siret), float(int(siret)), str(int(siret)), f"{int(siret)}.0"],
-                       dtype=object)
+    stored = pd.Series(
+        [int(siret), float(int(siret)), str(int(siret)), f"{int(siret)}.0"], dtype=object
+    )
     normalized = normalize_siret(stored)
     assert normalized.tolist() == [siret] * 4
     assert siret_is_valid(normalized).all()
 
 
-@given(valid_sirets(), st.lists(st.sampled_from([" ", "\u00a0", "\u202f"]), max_size=5),
-       st.lists(st.integers(0, 14), max_size=5))
+@given(
+    valid_sirets(),
+    st.lists(st.sampled_from([" ", "\u00a0", "\u202f"]), max_size=5),
+    st.lists(st.integers(0, 14), max_size=5),
+)
 def test_siret_with_spaces_round_trips(siret: str, spaces: list[str], where: list[int]) -> None:
     text = siret
     for space, position in zip(spaces, where, strict=False):
@@ -107,16 +125,43 @@ def test_siret_is_valid_known_values() -> None:
     bad_siren = body + luhn_digit(body)
     assert luhn_ok(bad_siren) and not luhn_ok(bad_siren[:9])
     values = pd.Series(
-        [SIRET_A, SIRET_B, poste_not_luhn, poste_bad, bad_siren, SIRET_A[:-1] + "9",
-         "7328293200007", "7328293200007a", None, "７３２８２９３２０００７４"]
+        [
+            SIRET_A,
+            SIRET_B,
+            poste_not_luhn,
+            poste_bad,
+            bad_siren,
+            SIRET_A[:-1] + "9",
+            "7328293200007",
+            "7328293200007a",
+            None,
+            "７３２８２９３２０００７４",
+        ]
     )
     assert siret_is_valid(values).tolist() == [
-        True, True, True, False, False, False, False, False, False, False,
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
+        False,
     ]
 
 
-@given(st.lists(st.one_of(st.text(alphabet="0123456789", min_size=14, max_size=14),
-                          st.text(max_size=16), st.none()), max_size=30))
+@given(
+    st.lists(
+        st.one_of(
+            st.text(alphabet="0123456789", min_size=14, max_size=14),
+            st.text(max_size=16),
+            st.none(),
+        ),
+        max_size=30,
+    )
+)
 def test_siret_is_valid_matches_reference(values: list[str | None]) -> None:
     result = siret_is_valid(pd.Series(values, dtype=object))
     assert result.dtype == bool

@@ -55,3 +55,12 @@ def test_name_rule() -> None:
     assert name_problem("Activité 2024-01 (v2).xlsx") is None
     assert name_problem("export.csv.exe") is not None
     assert name_problem("a\tb.csv") is not None
+
+
+def test_quarantine_retention(tmp_path: Path) -> None:
+    from clauses.landing import purge_quarantine
+
+    old = touch(tmp_path / "q" / "11" / "2024-01-15" / "f.csv")
+    recent = touch(tmp_path / "q" / "11" / "2024-04-01" / "g.csv")
+    assert purge_quarantine(tmp_path / "q", date(2024, 4, 20), 90) == 1
+    assert not old.exists() and recent.exists()

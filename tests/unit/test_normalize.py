@@ -31,8 +31,10 @@ KEY = b"k"
 def table(kind: Kind, columns: dict[str, list[str | None]]) -> SheetTable:
     n = len(next(iter(columns.values()))) if columns else 0
     frame = pd.DataFrame(
-        {"_row": pd.Series(range(2, n + 2), dtype="int64"),
-         **{name: pd.Series(values, dtype=object) for name, values in columns.items()}}
+        {
+            "_row": pd.Series(range(2, n + 2), dtype="int64"),
+            **{name: pd.Series(values, dtype=object) for name, values in columns.items()},
+        }
     )
     return SheetTable(kind, None, frame, [], [], [])
 
@@ -45,8 +47,9 @@ def one_column(kind: Kind, name: str, values: list[str | None]) -> pd.DataFrame:
 
 
 def test_every_contract_column_is_present_even_when_absent_from_the_file() -> None:
-    result = normalize(table(Kind.CONTACTS, {"siret_porteur": [SIRET_A]}), pseudonym_key=KEY,
-                       region="11")
+    result = normalize(
+        table(Kind.CONTACTS, {"siret_porteur": [SIRET_A]}), pseudonym_key=KEY, region="11"
+    )
     expected = ["_row"]
     for column in KINDS[Kind.CONTACTS].columns:
         expected += [column.name, column.name + "__raw", column.name + "__err"]
@@ -73,27 +76,52 @@ def test_empty_table() -> None:
 
 
 def test_siret() -> None:
-    values = ["732 829 320 00074", SIRET_B[2:], f"{SIRET_C}.0", "73282932000075", "abc", None,
-              "  "]
+    values = ["732 829 320 00074", SIRET_B[2:], f"{SIRET_C}.0", "73282932000075", "abc", None, "  "]
     result = one_column(Kind.HEURES, "siret_employeur", values)
-    assert result["siret_employeur"].tolist() == [SIRET_A, SIRET_B, SIRET_C, None, None, None,
-                                                  None]
+    assert result["siret_employeur"].tolist() == [SIRET_A, SIRET_B, SIRET_C, None, None, None, None]
     assert result["siret_employeur__raw"].tolist() == [*values[:6], None]
-    assert result["siret_employeur__err"].tolist() == [None, None, None, "73282932000075", "abc",
-                                                       None, None]
+    assert result["siret_employeur__err"].tolist() == [
+        None,
+        None,
+        None,
+        "73282932000075",
+        "abc",
+        None,
+        None,
+    ]
 
 
 def test_month() -> None:
-    values = ["2024-03", "03/2024", "3/2024", "05/03/2024", "2024-03-31", "2024-03-05 00:00:00",
-              "2024-13", "13/2024", "mars 2024", "2024-02-30"]
+    values = [
+        "2024-03",
+        "03/2024",
+        "3/2024",
+        "05/03/2024",
+        "2024-03-31",
+        "2024-03-05 00:00:00",
+        "2024-13",
+        "13/2024",
+        "mars 2024",
+        "2024-02-30",
+    ]
     result = one_column(Kind.HEURES, "mois", values)
     assert result["mois"].tolist() == ["2024-03"] * 6 + [None] * 4
     assert result["mois__err"].tolist() == [None] * 6 + values[6:]
 
 
 def test_date() -> None:
-    values = ["05/03/2024", "5/3/2024", "2024-03-05", "2024-03-05 14:30:00", "2024-03-05T00:00",
-              "31/02/2024", "2024/03/05", "05-03-2024", "05/03/24", "45356"]
+    values = [
+        "05/03/2024",
+        "5/3/2024",
+        "2024-03-05",
+        "2024-03-05 14:30:00",
+        "2024-03-05T00:00",
+        "31/02/2024",
+        "2024/03/05",
+        "05-03-2024",
+        "05/03/24",
+        "45356",
+    ]
     result = one_column(Kind.CONTACTS, "date_contact", values)
     assert result["date_contact"].tolist() == [dt.date(2024, 3, 5)] * 5 + [None] * 5
     assert result["date_contact"].dtype == object
@@ -107,12 +135,36 @@ def test_partenariats_date_month() -> None:
 
 
 def test_number() -> None:
-    values = ["1 234,50", "1234.5", "1\u00a0234", "1\u202f234,5", "-0,5", "+7", "151,67", "0",
-              "12 34", "1.234,5", "1,234.5", "1e3", "abc", "12 h", "nan", "inf"]
+    values = [
+        "1 234,50",
+        "1234.5",
+        "1\u00a0234",
+        "1\u202f234,5",
+        "-0,5",
+        "+7",
+        "151,67",
+        "0",
+        "12 34",
+        "1.234,5",
+        "1,234.5",
+        "1e3",
+        "abc",
+        "12 h",
+        "nan",
+        "inf",
+    ]
     result = one_column(Kind.HEURES, "heures_realisees", values)
     assert result["heures_realisees"].dtype == "float64"
-    assert result["heures_realisees"].tolist()[:8] == [1234.5, 1234.5, 1234.0, 1234.5, -0.5,
-                                                        7.0, 151.67, 0.0]
+    assert result["heures_realisees"].tolist()[:8] == [
+        1234.5,
+        1234.5,
+        1234.0,
+        1234.5,
+        -0.5,
+        7.0,
+        151.67,
+        0.0,
+    ]
     assert result["heures_realisees"].iloc[8:].isna().all()
     assert result["heures_realisees__err"].tolist() == [None] * 8 + values[8:]
 
@@ -137,22 +189,51 @@ def test_amount() -> None:
 
 
 def test_enum() -> None:
-    values = ["cdi", " CDI ", "Interim", "INTÉRIM", "mise a disposition etti",
-              "Contrat d\u2019insertion SIAE", "CDI temps plein", ""]
+    values = [
+        "cdi",
+        " CDI ",
+        "Interim",
+        "INTÉRIM",
+        "mise a disposition etti",
+        "Contrat d\u2019insertion SIAE",
+        "CDI temps plein",
+        "",
+    ]
     result = one_column(Kind.HEURES, "modalite", values)
-    assert result["modalite"].tolist() == ["CDI", "CDI", "Intérim", "Intérim",
-                                           "Mise à disposition ETTI", "Contrat d'insertion SIAE",
-                                           None, None]
+    assert result["modalite"].tolist() == [
+        "CDI",
+        "CDI",
+        "Intérim",
+        "Intérim",
+        "Mise à disposition ETTI",
+        "Contrat d'insertion SIAE",
+        None,
+        None,
+    ]
     assert result["modalite__err"].tolist() == [None] * 6 + ["CDI temps plein", None]
     assert set(result["modalite"].dropna()) <= set(MODALITE)
 
 
 def test_enum_list() -> None:
-    values = ["DELD", "brsa, deld", "RQTH|DELD|RQTH", "jeune -26 ans | résident qpv", "DELD|",
-              "DELD|inconnu", "|"]
+    values = [
+        "DELD",
+        "brsa, deld",
+        "RQTH|DELD|RQTH",
+        "jeune -26 ans | résident qpv",
+        "DELD|",
+        "DELD|inconnu",
+        "|",
+    ]
     result = one_column(Kind.HEURES, "public_prioritaire", values)
     assert result["public_prioritaire"].tolist() == [
-        "DELD", "DELD|BRSA", "DELD|RQTH", "Jeune -26 ans|Résident QPV", "DELD", None, None]
+        "DELD",
+        "DELD|BRSA",
+        "DELD|RQTH",
+        "Jeune -26 ans|Résident QPV",
+        "DELD",
+        None,
+        None,
+    ]
     assert result["public_prioritaire__err"].tolist() == [None] * 5 + ["DELD|inconnu", "|"]
     for value in result["public_prioritaire"].dropna():
         assert set(value.split("|")) <= set(PUBLIC_PRIORITAIRE)
@@ -160,16 +241,26 @@ def test_enum_list() -> None:
 
 def test_region_and_legal_category() -> None:
     result = normalize(
-        table(Kind.CONVENTIONS, {
-            "code_region": ["1", "01", "11.0", "94", "05", "2A", "Île-de-France"],
-            "categorie_juridique": ["7210", "7210.0", "721", "72100", "9220", "abcd", None],
-        }),
+        table(
+            Kind.CONVENTIONS,
+            {
+                "code_region": ["1", "01", "11.0", "94", "05", "2A", "Île-de-France"],
+                "categorie_juridique": ["7210", "7210.0", "721", "72100", "9220", "abcd", None],
+            },
+        ),
         pseudonym_key=KEY,
     )
     assert result["code_region"].tolist() == ["01", "01", "11", "94", None, None, None]
     assert result["code_region__err"].tolist() == [None] * 4 + ["05", "2A", "Île-de-France"]
-    assert result["categorie_juridique"].tolist() == ["7210", "7210", None, None, "9220", None,
-                                                      None]
+    assert result["categorie_juridique"].tolist() == [
+        "7210",
+        "7210",
+        None,
+        None,
+        "9220",
+        None,
+        None,
+    ]
 
 
 def test_text_kept_as_is() -> None:
@@ -183,11 +274,18 @@ def test_participant_is_hashed_and_never_copied() -> None:
     ids = ["P-001", " P-001", "P-002", long_id, None]
     result = one_column(Kind.HEURES, "participant_hash", ids)
     expected = pseudonymize(pd.Series(["P-001", "P-002"]), KEY).tolist()
-    assert result["participant_hash"].tolist() == [expected[0], expected[0], expected[1], None,
-                                                   None]
+    assert result["participant_hash"].tolist() == [
+        expected[0],
+        expected[0],
+        expected[1],
+        None,
+        None,
+    ]
     assert result["participant_hash__raw"].tolist() == ["***"] * 4 + [None]
     assert result["participant_hash__err"].tolist() == [None] * 3 + [
-        "identifiant de plus de 64 caractères", None]
+        "identifiant de plus de 64 caractères",
+        None,
+    ]
     dumped = result.to_csv()
     assert "P-001" not in dumped and "P-002" not in dumped and long_id not in dumped
     ok = one_column(Kind.HEURES, "participant_hash", ["Y" * 64])
@@ -235,8 +333,9 @@ def _written(number: Decimal, thousands: str, decimal: str) -> str:
     return text + (decimal + fraction if fraction else "")
 
 
-decimals = st.decimals(min_value=-10**9, max_value=10**9, places=3, allow_nan=False,
-                       allow_infinity=False)
+decimals = st.decimals(
+    min_value=-(10**9), max_value=10**9, places=3, allow_nan=False, allow_infinity=False
+)
 
 
 @given(decimals, THOUSANDS, DECIMAL)
@@ -253,7 +352,7 @@ def test_amount_parsing_rounds_half_up(number: Decimal, thousands: str, decimal:
     assert parse_amount_cents(pd.Series([text])).tolist() == [expected]
 
 
-@given(st.integers(-10**12, 10**12), THOUSANDS, st.sampled_from(["", ".0", ",00"]))
+@given(st.integers(-(10**12), 10**12), THOUSANDS, st.sampled_from(["", ".0", ",00"]))
 def test_integer_parsing(number: int, thousands: str, zeros: str) -> None:
     text = _written(Decimal(number), thousands, ",") + zeros
     assert parse_integer(pd.Series([text])).tolist() == [number]
@@ -267,12 +366,18 @@ def test_spreadsheet_float_text_parses_back(number: float) -> None:
     assert parsed == number or (math.isclose(parsed, number) and abs(number) > 1e300)
 
 
-@given(st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
-       st.booleans(), st.sampled_from(["", " 00:00:00", " 13:45", "T08:30:15"]))
+@given(
+    st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 12, 31)),
+    st.booleans(),
+    st.sampled_from(["", " 00:00:00", " 13:45", "T08:30:15"]),
+)
 def test_date_parsing(date: dt.date, iso: bool, time: str) -> None:
     year = f"{date.year:04d}"
-    text = (f"{year}-{date.month:02d}-{date.day:02d}" if iso
-            else f"{date.day:02d}/{date.month:02d}/{year}") + time
+    text = (
+        f"{year}-{date.month:02d}-{date.day:02d}"
+        if iso
+        else f"{date.day:02d}/{date.month:02d}/{year}"
+    ) + time
     assert parse_date(pd.Series([text])).tolist() == [date]
     assert parse_month(pd.Series([text])).tolist() == [f"{year}-{date.month:02d}"]
 

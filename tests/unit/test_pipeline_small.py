@@ -32,9 +32,19 @@ def dump_facts(url: str) -> dict[str, list[tuple]]:
     with engine.connect() as connection:
         return {
             t: sorted(
-                tuple(v for k, v in r._mapping.items()
-                      if k not in ("file_id", "load_id", "run_id", "registered_at", "loaded_at",
-                                   "report_path"))
+                tuple(
+                    v
+                    for k, v in r._mapping.items()
+                    if k
+                    not in (
+                        "file_id",
+                        "load_id",
+                        "run_id",
+                        "registered_at",
+                        "loaded_at",
+                        "report_path",
+                    )
+                )
                 for r in connection.execute(sa.text(f"SELECT * FROM {t}"))
             )
             for t in tables
@@ -64,14 +74,18 @@ def test_run_matches_hand_computed_figures(data_dir: Path) -> None:
 
     anomalies = read_csv(folder / "anomalies.csv")
     assert [(a["Règle"], a["Niveau"]) for a in anomalies] == [
-        ("R01", "avertissement"), ("R08", "avertissement"),
+        ("R01", "avertissement"),
+        ("R08", "avertissement"),
     ]
     assert all(a["Explication"] for a in anomalies)
 
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["as_of"] == "2025-03-01" and manifest["rules_version"] == "contrat-1.1"
     assert {o["file"] for o in manifest["outputs"]} == {
-        "conformite_11_2025-03-01.xlsx", "synthese.csv", "conventions.csv", "anomalies.csv",
+        "conformite_11_2025-03-01.xlsx",
+        "synthese.csv",
+        "conventions.csv",
+        "anomalies.csv",
         "fichiers.csv",
     }
     # the figures rest on the register, both reports and the two current Heures files
@@ -105,7 +119,8 @@ def test_figures_as_of_an_earlier_date(data_dir: Path) -> None:
     assert row["Décision"] == "en cours" and row["Montant proposé"] == ""
     statuses = {r["Fichier"]: r["Statut"] for r in read_csv(folder / "fichiers.csv")}
     assert statuses == {
-        "registre_2024.csv": "chargé", "heures_2024-01.csv": "chargé",
+        "registre_2024.csv": "chargé",
+        "heures_2024-01.csv": "chargé",
         "heures_2024-02.csv": "chargé",
     }
 

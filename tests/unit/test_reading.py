@@ -28,42 +28,172 @@ KEY = b"test-key"
 
 HEURES_HEADERS = [c.header for c in KINDS[Kind.HEURES].columns]
 HEURES_CLEAN = [
-    [SIRET_A, "2024-03", "OP-1", "M-2024-01", "1", SIRET_C, "Collectivité territoriale", SIRET_B,
-     "ETTI", "P-001", "DELD|BRSA", "Intérim", "151.5", "12", "F", "1985"],
-    [SIRET_A, "2024-03", "OP-1", "M-2024-01", "", SIRET_C, "État", SIRET_D, "Entreprise",
-     "P-002", "", "CDI", "1234.5", "", "", ""],
-    [SIRET_A, "2024-04", "OP-2", "M-2024-02", "2", SIRET_C, "Bailleur social", SIRET_B, "GEIQ",
-     "P-003", "Jeune -26 ans", "Contrat d'insertion SIAE", "7", "0", "H", "2001"],
+    [
+        SIRET_A,
+        "2024-03",
+        "OP-1",
+        "M-2024-01",
+        "1",
+        SIRET_C,
+        "Collectivité territoriale",
+        SIRET_B,
+        "ETTI",
+        "P-001",
+        "DELD|BRSA",
+        "Intérim",
+        "151.5",
+        "12",
+        "F",
+        "1985",
+    ],
+    [
+        SIRET_A,
+        "2024-03",
+        "OP-1",
+        "M-2024-01",
+        "",
+        SIRET_C,
+        "État",
+        SIRET_D,
+        "Entreprise",
+        "P-002",
+        "",
+        "CDI",
+        "1234.5",
+        "",
+        "",
+        "",
+    ],
+    [
+        SIRET_A,
+        "2024-04",
+        "OP-2",
+        "M-2024-02",
+        "2",
+        SIRET_C,
+        "Bailleur social",
+        SIRET_B,
+        "GEIQ",
+        "P-003",
+        "Jeune -26 ans",
+        "Contrat d'insertion SIAE",
+        "7",
+        "0",
+        "H",
+        "2001",
+    ],
 ]
 HEURES_MESSY_HEADERS = [
-    "siret_porteur", "MOIS ", "Code operation", "n° Marché", "N°lot", "Siret donneur d'ordre",
-    "type de donneur d\u2019ordre", "SIRET-employeur", "Type d'employeur", "ID participant",
-    "Public prioritaire", "modalite", "Heures réalisées", "Heures de formation", "Sexe",
+    "siret_porteur",
+    "MOIS ",
+    "Code operation",
+    "n° Marché",
+    "N°lot",
+    "Siret donneur d'ordre",
+    "type de donneur d\u2019ordre",
+    "SIRET-employeur",
+    "Type d'employeur",
+    "ID participant",
+    "Public prioritaire",
+    "modalite",
+    "Heures réalisées",
+    "Heures de formation",
+    "Sexe",
     "Année de naissance",
 ]
 
 
 def heures_messy(thousands: str) -> list[list[str]]:
     return [
-        ["732 829 320 00074", "03/2024", " OP-1 ", "M-2024-01", "1", SIRET_C[1:],
-         "collectivite territoriale", SIRET_B[2:], "etti", "P-001", "brsa, deld", "Interim",
-         "151,5", "12", "f", "1985"],
-        [SIRET_A, "01/03/2024", "OP-1", "M-2024-01", "", SIRET_C, "ETAT",
-         "\u00a0".join([SIRET_D[:3], SIRET_D[3:6], SIRET_D[6:9], SIRET_D[9:]]), "entreprise",
-         "P-002", "", "cdi", f"1{thousands}234,5", "", "", ""],
-        [SIRET_A, "2024-04-30", "OP-2", "M-2024-02", "2", f"{SIRET_C}.0", " bailleur social ",
-         SIRET_B, "GEIQ", "P-003", "jeune -26 ans", "Contrat d\u2019insertion SIAE", "7,0", "0",
-         "h", "2001.0"],
+        [
+            "732 829 320 00074",
+            "03/2024",
+            " OP-1 ",
+            "M-2024-01",
+            "1",
+            SIRET_C[1:],
+            "collectivite territoriale",
+            SIRET_B[2:],
+            "etti",
+            "P-001",
+            "brsa, deld",
+            "Interim",
+            "151,5",
+            "12",
+            "f",
+            "1985",
+        ],
+        [
+            SIRET_A,
+            "01/03/2024",
+            "OP-1",
+            "M-2024-01",
+            "",
+            SIRET_C,
+            "ETAT",
+            "\u00a0".join([SIRET_D[:3], SIRET_D[3:6], SIRET_D[6:9], SIRET_D[9:]]),
+            "entreprise",
+            "P-002",
+            "",
+            "cdi",
+            f"1{thousands}234,5",
+            "",
+            "",
+            "",
+        ],
+        [
+            SIRET_A,
+            "2024-04-30",
+            "OP-2",
+            "M-2024-02",
+            "2",
+            f"{SIRET_C}.0",
+            " bailleur social ",
+            SIRET_B,
+            "GEIQ",
+            "P-003",
+            "jeune -26 ans",
+            "Contrat d\u2019insertion SIAE",
+            "7,0",
+            "0",
+            "h",
+            "2001.0",
+        ],
     ]
 
 
 MARCHES_HEADERS = [c.header for c in KINDS[Kind.MARCHES].columns]
 MARCHES_CLEAN = [
-    [SIRET_A, "2024-03", SIRET_C, "Collectivité territoriale", "M-2024-01", "1",
-     "Rénovation école", "Travaux", "Condition d'exécution", "123456.78", "350", "2024-01-15",
-     "NPNRU"],
-    [SIRET_A, "2024-03", SIRET_B, "Bailleur social", "M-2024-07", "", "Nettoyage", "Services",
-     "Marché réservé SIAE", "9800", "1200.5", "", ""],
+    [
+        SIRET_A,
+        "2024-03",
+        SIRET_C,
+        "Collectivité territoriale",
+        "M-2024-01",
+        "1",
+        "Rénovation école",
+        "Travaux",
+        "Condition d'exécution",
+        "123456.78",
+        "350",
+        "2024-01-15",
+        "NPNRU",
+    ],
+    [
+        SIRET_A,
+        "2024-03",
+        SIRET_B,
+        "Bailleur social",
+        "M-2024-07",
+        "",
+        "Nettoyage",
+        "Services",
+        "Marché réservé SIAE",
+        "9800",
+        "1200.5",
+        "",
+        "",
+    ],
 ]
 
 
@@ -95,8 +225,9 @@ def clean_heures(tmp_path: Path) -> pd.DataFrame:
 
 
 def test_csv_cp1252_semicolon_decimal_comma(tmp_path: Path, clean_heures: pd.DataFrame) -> None:
-    path = write_csv(tmp_path / "Export.CSV", HEURES_MESSY_HEADERS, heures_messy("\u00a0"),
-                     encoding="cp1252")
+    path = write_csv(
+        tmp_path / "Export.CSV", HEURES_MESSY_HEADERS, heures_messy("\u00a0"), encoding="cp1252"
+    )
     result = read_file(path)
     assert (result.encoding, result.separator) == ("cp1252", ";")
     table = result.tables[0]
@@ -106,16 +237,23 @@ def test_csv_cp1252_semicolon_decimal_comma(tmp_path: Path, clean_heures: pd.Dat
 
 
 def test_csv_utf8_bom_comma(tmp_path: Path, clean_heures: pd.DataFrame) -> None:
-    path = write_csv(tmp_path / "f.csv", HEURES_MESSY_HEADERS, heures_messy(" "),
-                     separator=",", encoding="utf-8-sig", newline="\n")
+    path = write_csv(
+        tmp_path / "f.csv",
+        HEURES_MESSY_HEADERS,
+        heures_messy(" "),
+        separator=",",
+        encoding="utf-8-sig",
+        newline="\n",
+    )
     result = read_file(path)
     assert (result.encoding, result.separator) == ("utf-8-sig", ",")
     pd.testing.assert_frame_equal(typed(result), clean_heures)
 
 
 def test_csv_utf8_tab_narrow_nbsp(tmp_path: Path, clean_heures: pd.DataFrame) -> None:
-    path = write_csv(tmp_path / "f.csv", HEURES_MESSY_HEADERS, heures_messy("\u202f"),
-                     separator="\t")
+    path = write_csv(
+        tmp_path / "f.csv", HEURES_MESSY_HEADERS, heures_messy("\u202f"), separator="\t"
+    )
     result = read_file(path)
     assert (result.encoding, result.separator) == ("utf-8", "\t")
     pd.testing.assert_frame_equal(typed(result), clean_heures)
@@ -146,8 +284,7 @@ def test_csv_line_numbers_with_blank_lines_quoted_newlines_and_ragged_rows(
     assert table.kind is Kind.MARCHES
     # blank line 3 and separator-only line 4 are dropped; the quoted value spans lines 5-6.
     assert table.frame["_row"].tolist() == [2, 5, 7]
-    assert table.frame["objet"].tolist() == ["Rénovation école", "Nettoyage\nlocaux; bureaux",
-                                              None]
+    assert table.frame["objet"].tolist() == ["Rénovation école", "Nettoyage\nlocaux; bureaux", None]
     assert table.unknown_columns == []  # the extra trailing separators hold nothing
 
 
@@ -158,11 +295,19 @@ def test_csv_header_variants_unknown_missing_and_duplicate_columns(tmp_path: Pat
     table = result.tables[0]
     assert table.kind is Kind.CONTACTS
     assert table.missing_columns == ["Type de donneur d'ordre"]  # Objet is optional
-    assert table.unknown_columns == ["Commentaire", "Mois (en double)",
-                                     "(colonne n° 8 sans en-tête)"]
+    assert table.unknown_columns == [
+        "Commentaire",
+        "Mois (en double)",
+        "(colonne n° 8 sans en-tête)",
+    ]
     assert table.frame["mois"].tolist() == ["2024-03"]
-    assert list(table.frame.columns) == ["_row", "siret_porteur", "mois", "date_contact",
-                                         "siret_acheteur"]
+    assert list(table.frame.columns) == [
+        "_row",
+        "siret_porteur",
+        "mois",
+        "date_contact",
+        "siret_acheteur",
+    ]
 
 
 def test_csv_separator_inside_quoted_header(tmp_path: Path) -> None:
@@ -196,27 +341,117 @@ def _messy_workbook(path: Path) -> Path:
         ["Structure : PLIE de l'Exemple", None, None, "Édité le", dt.date(2024, 5, 2)],
         [],
         ["Nom", *HEURES_MESSY_HEADERS, "Remarque"],
-        ["Martin", int(SIRET_A), dt.date(2024, 3, 1), "OP-1", "M-2024-01", 1, int(SIRET_C),
-         "Collectivité territoriale", int(SIRET_B), "ETTI", "P-001", "DELD|BRSA", "Intérim",
-         "151,5", 12, "F", 1985, "ok"],
+        [
+            "Martin",
+            int(SIRET_A),
+            dt.date(2024, 3, 1),
+            "OP-1",
+            "M-2024-01",
+            1,
+            int(SIRET_C),
+            "Collectivité territoriale",
+            int(SIRET_B),
+            "ETTI",
+            "P-001",
+            "DELD|BRSA",
+            "Intérim",
+            "151,5",
+            12,
+            "F",
+            1985,
+            "ok",
+        ],
         [],
-        [None, SIRET_A, "2024-03", "OP-1", "M-2024-01", None, SIRET_C, "État", SIRET_D,
-         "Entreprise", "P-002", None, "CDI", 1234.5, None, None, None],
-        [None, float(SIRET_A), dt.datetime(2024, 4, 12, 9, 30), "OP-2", "M-2024-02", "2",
-         SIRET_C, "Bailleur social", SIRET_B, "GEIQ", "P-003", "Jeune -26 ans",
-         "Contrat d'insertion SIAE", 7.0, "0", "H", "2001"],
+        [
+            None,
+            SIRET_A,
+            "2024-03",
+            "OP-1",
+            "M-2024-01",
+            None,
+            SIRET_C,
+            "État",
+            SIRET_D,
+            "Entreprise",
+            "P-002",
+            None,
+            "CDI",
+            1234.5,
+            None,
+            None,
+            None,
+        ],
+        [
+            None,
+            float(SIRET_A),
+            dt.datetime(2024, 4, 12, 9, 30),
+            "OP-2",
+            "M-2024-02",
+            "2",
+            SIRET_C,
+            "Bailleur social",
+            SIRET_B,
+            "GEIQ",
+            "P-003",
+            "Jeune -26 ans",
+            "Contrat d'insertion SIAE",
+            7.0,
+            "0",
+            "H",
+            "2001",
+        ],
         [],
-        ["TOTAL général", None, None, None, None, None, None, None, None, None, None, None,
-         None, 1393, 12],
+        [
+            "TOTAL général",
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            1393,
+            12,
+        ],
     ]
     marches = [
         ["Marchés accompagnés"],
         MARCHES_HEADERS,
-        [int(SIRET_A), dt.date(2024, 3, 1), SIRET_C, "collectivité territoriale", "M-2024-01", 1,
-         "Rénovation école", "travaux", "condition d'execution", 123456.78, "350",
-         dt.date(2024, 1, 15), "npnru"],
-        [SIRET_A, "03/2024", SIRET_B, "Bailleur social", "M-2024-07", None, "Nettoyage",
-         "Services", "Marché réservé SIAE", "9 800,00", 1200.5, None, None],
+        [
+            int(SIRET_A),
+            dt.date(2024, 3, 1),
+            SIRET_C,
+            "collectivité territoriale",
+            "M-2024-01",
+            1,
+            "Rénovation école",
+            "travaux",
+            "condition d'execution",
+            123456.78,
+            "350",
+            dt.date(2024, 1, 15),
+            "npnru",
+        ],
+        [
+            SIRET_A,
+            "03/2024",
+            SIRET_B,
+            "Bailleur social",
+            "M-2024-07",
+            None,
+            "Nettoyage",
+            "Services",
+            "Marché réservé SIAE",
+            "9 800,00",
+            1200.5,
+            None,
+            None,
+        ],
         ["Total", None, None, None, None, None, None, None, None, 133256.78],
     ]
     notes = [["Notes"], ["Ce classeur est un export mensuel."]]
@@ -227,7 +462,9 @@ def test_xlsx_reads_like_the_clean_csv(tmp_path: Path, clean_heures: pd.DataFram
     result = read_file(_messy_workbook(tmp_path / "classeur.XLSX"))
     assert (result.encoding, result.separator) == (None, None)
     assert [(t.kind, t.sheet) for t in result.tables] == [
-        (Kind.HEURES, "Activité"), (Kind.MARCHES, "Marchés")]
+        (Kind.HEURES, "Activité"),
+        (Kind.MARCHES, "Marchés"),
+    ]
     assert result.ignored_sheets == ["Notes"]
     heures, marches = result.tables
     assert heures.frame["_row"].tolist() == [5, 7, 8]  # title, blank and Total rows skipped
@@ -247,14 +484,19 @@ def test_xlsx_reads_like_the_clean_csv(tmp_path: Path, clean_heures: pd.DataFram
 
 
 def test_xlsx_sheet_name_fixes_the_kind(tmp_path: Path) -> None:
-    path = write_xlsx(tmp_path / "w.xlsx", {
-        " heures ": [["SIRET porteur", "Mois"], [SIRET_A, "2024-03"]],
-        "MARCHES": [["Type de partenaire", "SIRET porteur"], ["SIAE", SIRET_A]],
-        "vide": [],
-    })
+    path = write_xlsx(
+        tmp_path / "w.xlsx",
+        {
+            " heures ": [["SIRET porteur", "Mois"], [SIRET_A, "2024-03"]],
+            "MARCHES": [["Type de partenaire", "SIRET porteur"], ["SIAE", SIRET_A]],
+            "vide": [],
+        },
+    )
     result = read_file(path)
     assert [(t.kind, t.sheet) for t in result.tables] == [
-        (Kind.HEURES, " heures "), (Kind.MARCHES, "MARCHES")]
+        (Kind.HEURES, " heures "),
+        (Kind.MARCHES, "MARCHES"),
+    ]
     assert result.ignored_sheets == ["vide"]
     assert "ID participant" in result.tables[0].missing_columns
     assert result.tables[1].unknown_columns == ["Type de partenaire"]
@@ -269,7 +511,7 @@ def test_xlsx_formula_cells_count_as_their_cached_value(tmp_path: Path) -> None:
     sheet.write_string(1, headers.index("N° convention"), "C-1")
     sheet.write_number(1, headers.index("Coût total"), 50000)
     sheet.write_formula(1, headers.index("Subvention État"), "=0.7*L2", None, 35000)
-    sheet.write_formula(1, headers.index("Cofinancements"), '=L2-M2', None, 15000.5)
+    sheet.write_formula(1, headers.index("Cofinancements"), "=L2-M2", None, 15000.5)
     workbook.close()
     frame = read_file(path).tables[0].frame
     assert frame.loc[0, "subvention_etat_cents"] == "35000"
@@ -298,34 +540,73 @@ def test_detect_kind() -> None:
     assert detect_kind(["id_participant", "HEURES REALISEES"]) is Kind.HEURES
     assert detect_kind(["ID participant", "Heures réalisées", "Type de clause"]) is Kind.HEURES
     assert detect_kind(["Type de clause", "SIRET acheteur", "Date"]) is Kind.CONTACTS
-    assert detect_kind(["Type de clause", "SIRET acheteur", "Nature", "Objet",
-                        "Montant HT"]) is Kind.MARCHES
+    assert (
+        detect_kind(["Type de clause", "SIRET acheteur", "Nature", "Objet", "Montant HT"])
+        is Kind.MARCHES
+    )
     assert detect_kind(["Type de bilan"]) is Kind.BILANS
     assert detect_kind(["ETP conventionnés"]) is Kind.CONVENTIONS
     assert detect_kind(["Type de partenaire"]) is Kind.PARTENARIATS
     assert detect_kind(["Nom", "Heures"]) is None
 
 
-@pytest.mark.parametrize("header", [
-    "Nom", "NOM ", "Prénom", "prenoms", "Nom de naissance", "Nom d'usage", "nom_du_salarie",
-    "Date de naissance", "Date naissance", "NIR", "Tél portable", "Mail perso",
-    "N° de sécurité sociale", "Numéro de sécurité sociale", "Adresse", "Adresse postale",
-    "Téléphone", "Tél.", "Portable", "Courriel", "E-mail", "Email", "e_mail_pro", "Mail",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Nom",
+        "NOM ",
+        "Prénom",
+        "prenoms",
+        "Nom de naissance",
+        "Nom d'usage",
+        "nom_du_salarie",
+        "Date de naissance",
+        "Date naissance",
+        "NIR",
+        "Tél portable",
+        "Mail perso",
+        "N° de sécurité sociale",
+        "Numéro de sécurité sociale",
+        "Adresse",
+        "Adresse postale",
+        "Téléphone",
+        "Tél.",
+        "Portable",
+        "Courriel",
+        "E-mail",
+        "Email",
+        "e_mail_pro",
+        "Mail",
+    ],
+)
 def test_personal_headers(header: str) -> None:
     assert is_personal_header(header)
 
 
-@pytest.mark.parametrize("header", ["Année de naissance", "ID participant", "Nature",
-                                    "Objet", "Nombre d'heures", "Type de donneur d'ordre"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Année de naissance",
+        "ID participant",
+        "Nature",
+        "Objet",
+        "Nombre d'heures",
+        "Type de donneur d'ordre",
+    ],
+)
 def test_not_personal_headers(header: str) -> None:
     assert not is_personal_header(header)
 
 
 PERSONAL = {
-    "Nom": "DUPONTSECRET", "Prénom": "JEANSECRET", "Date de naissance": "01/02/1990",
-    "NIR": "190027512345678", "Adresse postale": "12 rue Secrète", "Téléphone": "0601020304",
-    "Courriel": "jean@secret.example", "E-mail pro": "pro@secret.example",
+    "Nom": "DUPONTSECRET",
+    "Prénom": "JEANSECRET",
+    "Date de naissance": "01/02/1990",
+    "NIR": "190027512345678",
+    "Adresse postale": "12 rue Secrète",
+    "Téléphone": "0601020304",
+    "Courriel": "jean@secret.example",
+    "E-mail pro": "pro@secret.example",
 }
 
 
@@ -355,8 +636,11 @@ def test_personal_columns_dropped_from_csv(tmp_path: Path, ragged: bool) -> None
 
 
 def test_personal_columns_dropped_from_xlsx(tmp_path: Path) -> None:
-    rows = [["Titre"], [*PERSONAL, *HEURES_HEADERS],
-            *([*PERSONAL.values(), *row] for row in HEURES_CLEAN)]
+    rows = [
+        ["Titre"],
+        [*PERSONAL, *HEURES_HEADERS],
+        *([*PERSONAL.values(), *row] for row in HEURES_CLEAN),
+    ]
     result = read_file(write_xlsx(tmp_path / "p.xlsx", {"Feuil1": rows}))
     table = result.tables[0]
     assert table.personal_columns == list(PERSONAL)
@@ -409,8 +693,10 @@ def test_refuses_garbage_xlsx(tmp_path: Path) -> None:
     truncated.write_bytes(whole[: len(whole) // 2])
     _refused(truncated)
     broken_xml = tmp_path / "b.xlsx"
-    with zipfile.ZipFile(tmp_path / "whole.xlsx") as source, \
-            zipfile.ZipFile(broken_xml, "w") as target:
+    with (
+        zipfile.ZipFile(tmp_path / "whole.xlsx") as source,
+        zipfile.ZipFile(broken_xml, "w") as target,
+    ):
         for info in source.infolist():
             data = source.read(info)
             if info.filename == "xl/workbook.xml":
@@ -421,8 +707,10 @@ def test_refuses_garbage_xlsx(tmp_path: Path) -> None:
 
 def _bomb_xlsx(path: Path, inflated: int) -> Path:
     whole = _messy_workbook(path.with_name("base.xlsx")).read_bytes()
-    with zipfile.ZipFile(io.BytesIO(whole)) as source, \
-            zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(whole)) as source,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
         for info in source.infolist():
             target.writestr(info, source.read(info))
         target.writestr("xl/media/padding.bin", b"\x00" * inflated)
@@ -446,13 +734,13 @@ def test_refuses_zip_bomb_whose_directory_lies(tmp_path: Path) -> None:
         info = archive.getinfo("xl/media/padding.bin")
     small = (10).to_bytes(4, "little")
     # local header: uncompressed size at offset 22; central directory entry: at offset 24
-    data[info.header_offset + 22: info.header_offset + 26] = small
+    data[info.header_offset + 22 : info.header_offset + 26] = small
     name = b"xl/media/padding.bin"
     central = data.find(b"PK\x01\x02", 0)
     while central >= 0:
-        name_length = int.from_bytes(data[central + 28: central + 30], "little")
-        if data[central + 46: central + 46 + name_length] == name:
-            data[central + 24: central + 28] = small
+        name_length = int.from_bytes(data[central + 28 : central + 30], "little")
+        if data[central + 46 : central + 46 + name_length] == name:
+            data[central + 24 : central + 28] = small
         central = data.find(b"PK\x01\x02", central + 4)
     bomb.write_bytes(bytes(data))
     with zipfile.ZipFile(bomb) as archive:

@@ -40,7 +40,9 @@ def test_a_new_rate_changes_exactly_the_capped_strand(data_dir: Path, tmp_path: 
     rules_dir = tmp_path / "rules"
     rules_dir.mkdir()
     shutil.copy(RULES_DIR / "default.toml", rules_dir / "default.toml")
-    (rules_dir / "2024.toml").write_text('version = "dreets-2024-75"\n[amounts]\nrate_default = 0.75\n')
+    (rules_dir / "2024.toml").write_text(
+        'version = "dreets-2024-75"\n[amounts]\nrate_default = 0.75\n'
+    )
 
     engine = make_engine(settings.warehouse_url)
     compute_as_of(engine, date(2025, 3, 1), rules_dir)
@@ -48,7 +50,7 @@ def test_a_new_rate_changes_exactly_the_capped_strand(data_dir: Path, tmp_path: 
         tables, manifest = region_tables(connection, "11", date(2025, 3, 1))
     conventions = next(t for t in tables if t.name == "conventions")
     headers = [h for h, _ in conventions.columns]
-    (row,) = [dict(zip(headers, r)) for r in conventions.rows]
+    (row,) = [dict(zip(headers, r, strict=True)) for r in conventions.rows]
     # 45 000 € is now exactly 75 % of 60 000 €: R01 passes (bounds are inclusive)
     assert row["Règles en échec"] == "R08"
     assert str(row["Subvention éligible"]) == "22622.95"  # 45 000 × 184 / 366, half up

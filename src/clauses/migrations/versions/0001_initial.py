@@ -19,7 +19,7 @@ LINEAGE = (
     ("load_id", sa.String(36)),
 )
 
-STAGING = {
+STAGING: dict[str, list[sa.Column]] = {
     "stg_heures": [
         sa.Column("siret_porteur", sa.String(14)),
         sa.Column("mois", sa.String(7)),
@@ -117,14 +117,24 @@ STAGING = {
 PARTITIONED = ("stg_heures", "stg_marches", "stg_contacts", "stg_partenariats")
 
 REGIONS = [
-    ("01", "Guadeloupe", "DEETS"), ("02", "Martinique", "DEETS"), ("03", "Guyane", "DGCOPOP"),
-    ("04", "La Réunion", "DEETS"), ("06", "Mayotte", "DEETS"), ("11", "Île-de-France", "DRIEETS"),
-    ("24", "Centre-Val de Loire", "DREETS"), ("27", "Bourgogne-Franche-Comté", "DREETS"),
-    ("28", "Normandie", "DREETS"), ("32", "Hauts-de-France", "DREETS"),
-    ("44", "Grand Est", "DREETS"), ("52", "Pays de la Loire", "DREETS"),
-    ("53", "Bretagne", "DREETS"), ("75", "Nouvelle-Aquitaine", "DREETS"),
-    ("76", "Occitanie", "DREETS"), ("84", "Auvergne-Rhône-Alpes", "DREETS"),
-    ("93", "Provence-Alpes-Côte d'Azur", "DREETS"), ("94", "Corse", "DREETS"),
+    ("01", "Guadeloupe", "DEETS"),
+    ("02", "Martinique", "DEETS"),
+    ("03", "Guyane", "DGCOPOP"),
+    ("04", "La Réunion", "DEETS"),
+    ("06", "Mayotte", "DEETS"),
+    ("11", "Île-de-France", "DRIEETS"),
+    ("24", "Centre-Val de Loire", "DREETS"),
+    ("27", "Bourgogne-Franche-Comté", "DREETS"),
+    ("28", "Normandie", "DREETS"),
+    ("32", "Hauts-de-France", "DREETS"),
+    ("44", "Grand Est", "DREETS"),
+    ("52", "Pays de la Loire", "DREETS"),
+    ("53", "Bretagne", "DREETS"),
+    ("75", "Nouvelle-Aquitaine", "DREETS"),
+    ("76", "Occitanie", "DREETS"),
+    ("84", "Auvergne-Rhône-Alpes", "DREETS"),
+    ("93", "Provence-Alpes-Côte d'Azur", "DREETS"),
+    ("94", "Corse", "DREETS"),
 ]
 
 
@@ -151,7 +161,8 @@ def upgrade() -> None:
         sa.Column("nom", sa.Text(), nullable=False),
         sa.Column("service", sa.Text(), nullable=False),
     )
-    op.bulk_insert(regions, [dict(zip(("code_region", "nom", "service"), r)) for r in REGIONS])
+    names = ("code_region", "nom", "service")
+    op.bulk_insert(regions, [dict(zip(names, r, strict=True)) for r in REGIONS])
 
     calendar = op.create_table(
         "dim_date",
@@ -198,8 +209,9 @@ def upgrade() -> None:
         sa.Column("report_path", sa.Text()),
         sa.Column("run_id", sa.Text(), nullable=False),
         sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
-        sa.UniqueConstraint("region", "receipt_date", "file_name", "sha256",
-                            name="uq_raw_files_entry"),
+        sa.UniqueConstraint(
+            "region", "receipt_date", "file_name", "sha256", name="uq_raw_files_entry"
+        ),
     )
     op.create_index("ix_raw_files_sha256", "raw_files", ["sha256"])
     op.create_table(
@@ -417,9 +429,24 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
-        "run_summaries", "mart_files", "work_activity", "work_bilans", "work_strands",
-        "work_partitions", "work_contents", "mart_regions", "mart_convention_sources", "mart_rule_results",
-        "mart_conventions", *reversed(list(STAGING)), "dq_results", "raw_loads", "raw_files",
-        "ref_rule_levels", "ref_rules", "dim_date", "ref_regions",
+        "run_summaries",
+        "mart_files",
+        "work_activity",
+        "work_bilans",
+        "work_strands",
+        "work_partitions",
+        "work_contents",
+        "mart_regions",
+        "mart_convention_sources",
+        "mart_rule_results",
+        "mart_conventions",
+        *reversed(list(STAGING)),
+        "dq_results",
+        "raw_loads",
+        "raw_files",
+        "ref_rule_levels",
+        "ref_rules",
+        "dim_date",
+        "ref_regions",
     ):
         op.drop_table(table)
