@@ -151,8 +151,15 @@ def _integers(distinct: pd.Series) -> pd.Series:
     return pd.Series(pd.array(result, dtype="Int64"))
 
 
+# The years a date or a month may have: the warehouse calendar (dim_date) covers them, and a
+# year outside is a typing error (0202, 20224) that must block the file, not vanish later.
+YEARS = range(1990, 2101)
+
+
 def _make_date(y: object, m: object, d: object) -> dt.date | None:
     if not isinstance(y, str) or not isinstance(m, str) or not isinstance(d, str):
+        return None
+    if int(y) not in YEARS:
         return None
     try:
         return dt.date(int(y), int(m), int(d))
@@ -178,7 +185,7 @@ def _months(distinct: pd.Series) -> pd.Series:
     dates = _dates(distinct)
     result: list[str | None] = []
     for y, m, date in zip(years, months, dates, strict=True):
-        if isinstance(y, str) and isinstance(m, str) and 1 <= int(m) <= 12 and int(y) > 0:
+        if isinstance(y, str) and isinstance(m, str) and 1 <= int(m) <= 12 and int(y) in YEARS:
             result.append(f"{int(y):04d}-{int(m):02d}")
         elif date is not None:
             result.append(f"{date.year:04d}-{date.month:02d}")
