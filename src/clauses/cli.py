@@ -66,6 +66,26 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from clauses.audit import explain
+    from clauses.warehouse import make_engine
+
+    print(
+        explain(make_engine(_settings().warehouse_url), args.convention, args.millesime, args.date),
+        end="",
+    )
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from clauses.audit import diff
+    from clauses.warehouse import make_engine
+
+    region = next(iter(args.region)) if args.region else None
+    print(diff(make_engine(_settings().warehouse_url), args.start, args.end, region), end="")
+    return 0
+
+
 def _print_report(report) -> None:  # type: ignore[no-untyped-def]
     print(f"Run {report.run_id} as of {report.as_of} ({'live' if report.live else 'backfill'})")
     print(f"{'region':<8}{'received':>9}{'loaded':>8}{'quarant.':>9}{'refused':>8}{'rows':>9}")
@@ -128,6 +148,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="end", type=_date, required=True)
     p.add_argument("--regions", type=_regions)
     p.set_defaults(func=cmd_rebuild)
+
+    p = sub.add_parser("explain", help="how every amount of a strand was obtained, as of a date")
+    p.add_argument("--convention", required=True)
+    p.add_argument("--millesime", type=int, required=True)
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("diff", help="decisions and amounts that changed between two dates")
+    p.add_argument("--from", dest="start", type=_date, required=True)
+    p.add_argument("--to", dest="end", type=_date, required=True)
+    p.add_argument("--region", type=_regions)
+    p.set_defaults(func=cmd_diff)
     return parser
 
 

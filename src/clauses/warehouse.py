@@ -50,6 +50,7 @@ def _codepoint_order(left: str, right: str) -> int:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema to the latest Alembic revision (idempotent)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per plugin at INFO
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:

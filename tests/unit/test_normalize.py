@@ -410,5 +410,6 @@ def test_years_outside_the_calendar_are_invalid() -> None:
     values = pd.Series(["01/01/0202", "2024-13-01", "15/03/2024", "20224-01-01"], dtype=object)
     assert parse_date(values).tolist() == [None, None, dt.date(2024, 3, 15), None]
     assert parse_month(pd.Series(["0202-01", "2024-02"], dtype=object)).tolist() == [
-        None, "2024-02",
+        None,
+        "2024-02",
     ]

@@ -1,0 +1,217 @@
+"""`clauses explain` and `clauses diff`: how an amount was obtained, and what changed between two
+dates. Both read the mart tables of the dates concerned, computing a date first if needed."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from clauses.compute import compute_as_of
+from clauses.explanations import euros, french_date, french_number
+
+STATUS_LABELS = {"passed": "respectée", "failed": "EN ÉCHEC", "not_evaluated": "non évaluée"}
+LEVEL_LABELS = {"blocking": "bloquante", "warning": "avertissement"}
+
+
+def ensure_computed(engine: Engine, as_of: date) -> None:
+    """Compute the figures of `as_of` unless a run already stored them."""
+    with engine.connect() as connection:
+        known = connection.execute(
+            sa.text("SELECT 1 FROM mart_files WHERE as_of = :d LIMIT 1"), {"d": as_of}
+        ).first()
+    if not known:
+        compute_as_of(engine, as_of)
+
+
+def _cents(value: Any) -> float | None:
+    return None if value is None else int(value) / 100
+
+
+def explain(engine: Engine, num_convention: str, millesime: int, as_of: date) -> str:
+    """Every figure of one strand as of a date, with its inputs, rules and source files."""
+    ensure_computed(engine, as_of)
+    key = {"d": as_of, "n": num_convention, "y": millesime}
+    with engine.connect() as connection:
+        strand = (
+            connection.execute(
+                sa.text(
+                    "SELECT * FROM mart_conventions "
+                    "WHERE as_of = :d AND num_convention = :n AND millesime = :y"
+                ),
+                key,
+            )
+            .mappings()
+            .first()
+        )
+        if strand is None:
+            return f"Convention {num_convention} ({millesime}) inconnue au {french_date(as_of)}.\n"
+        rules = (
+            connection.execute(
+                sa.text(
+                    "SELECT * FROM mart_rule_results WHERE as_of = :d AND num_convention = :n "
+                    "AND millesime = :y ORDER BY rule_id"
+                ),
+                key,
+            )
+            .mappings()
+            .all()
+        )
+        sources = _sources(connection, key)
+    s = strand
+    days_total = (s["date_fin"] - s["date_debut"]).days + 1 if _is_date(s["date_fin"]) else None
+    lines = [
+        f"Convention {s['num_convention']}, millésime {s['millesime']}, volet {s['volet']} "
+        f"(avenant n° {s['num_avenant']}) ; situation au {french_date(as_of)}",
+        f"Porteur : {s['raison_sociale']} (SIRET {s['siret_porteur']}, catégorie juridique "
+        f"{s['categorie_juridique']}) ; région {s['code_region']} ; règles {s['rules_version']}",
+        "",
+        "Poste",
+        f"  Période : du {french_date(s['date_debut'])} au {french_date(s['date_fin'])}"
+        + (f" ({days_total} jours)" if days_total else ""),
+        f"  Recrutement : {french_date(s['date_recrutement']) or 'aucun'}",
+        f"  Fraction en poste f = {french_number(s['fraction_en_poste'], 6)} ; ETP conventionnés "
+        f"{french_number(s['etp_conventionnes'], 4)} × f = ETP en poste "
+        f"{french_number(s['etp_en_poste'], 4)}",
+    ]
+    if s["volet"] == "facilitateur":
+        lines += ["", "Activité réalisée (détail mensuel en vigueur à la date)"]
+        for label, total, per, decimals in (
+            ("Heures d'insertion", "heures", "heures_par_etp", 2),
+            ("Bénéficiaires", "beneficiaires", "beneficiaires_par_etp", 0),
+            (
+                "Bénéficiaires ETP (heures / 1 607)",
+                "beneficiaires_etp",
+                "beneficiaires_etp_par_etp",
+                4,
+            ),
+            ("Structures inclusives", "structures_inclusives", "structures_inclusives_par_etp", 0),
+            ("Contacts acheteurs", "contacts_acheteurs", "contacts_acheteurs_par_etp", 0),
+            ("Marchés accompagnés", "marches_accompagnes", "marches_accompagnes_par_etp", 0),
+            ("Partenariats", "partenariats", "partenariats_par_etp", 0),
+        ):
+            lines.append(
+                f"  {label} : {french_number(s[total], decimals)} ; par ETP en poste : "
+                f"{french_number(s[per], 4) or 'non défini'}"
+            )
+        attainment = s["atteinte_globale"]
+        lines.append(
+            "  Atteinte globale des objectifs : "
+            + (
+                f"{french_number(attainment * 100, 1)} %"
+                if attainment is not None
+                else "non définie"
+            )
+        )
+    rate = s["rate_bp"] / 100
+    cap = s["rate_bp"] * s["cout_total_cents"] / 1_000_000
+    lines += [
+        "",
+        "Montants",
+        f"  Coût total {euros(_cents(s['cout_total_cents']))} ; subvention de l'État "
+        f"{euros(_cents(s['subvention_etat_cents']))} ; plafond {french_number(rate, 0)} % du coût "
+        f"= {euros(cap)}",
+        f"  Subvention éligible = min(subvention, plafond) × f, arrondie au centime = "
+        f"{euros(_cents(s['subvention_eligible_cents']))}",
+        f"  Avance versée {euros(_cents(s['avance_versee_cents']))} ; solde théorique = éligible − "
+        f"avance = {euros(_cents(s['solde_theorique_cents']))}",
+        "",
+        "Règles",
+    ]
+    for rule in rules:
+        detail = ""
+        if rule["status"] == "failed":
+            detail = f" ; mesuré {rule['measured_text']} ; attendu {rule['expected_text']}"
+        lines.append(
+            f"  {rule['rule_id']} ({LEVEL_LABELS[rule['level']]}) : "
+            f"{STATUS_LABELS[rule['status']]}{detail}"
+        )
+    amount = s["montant_propose_cents"]
+    lines += [
+        "",
+        f"Décision : {s['decision']} ; montant proposé : "
+        + (euros(_cents(amount)) if amount is not None else "aucun (convention en cours)"),
+        f"Règles en échec : {s['regles_en_echec'] or 'aucune'}",
+        "",
+        "Fichiers sources (SHA-256, réception, nom)",
+    ]
+    lines += [f"  {sha}  {french_date(received)}  {name}" for sha, received, name in sources]
+    return "\n".join(lines) + "\n"
+
+
+def _is_date(value: Any) -> bool:
+    return isinstance(value, date)
+
+
+def _sources(connection: Connection, key: dict[str, Any]) -> list[tuple[str, Any, str]]:
+    rows = connection.execute(
+        sa.text(
+            "SELECT s.sha256, MIN(f.receipt_date), MIN(f.file_name) "
+            "FROM mart_convention_sources s JOIN raw_files f ON f.sha256 = s.sha256 "
+            "WHERE s.as_of = :d AND s.num_convention = :n AND s.millesime = :y "
+            "AND f.receipt_date <= :d GROUP BY s.sha256 ORDER BY 2, 3"
+        ).columns(sa.column("sha256"), sa.column("received", sa.Date), sa.column("name")),
+        key,
+    ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def diff(engine: Engine, start: date, end: date, region: str | None = None) -> str:
+    """Strands whose decision or proposed amount changed from `start` to `end`, and the files
+    received in between."""
+    ensure_computed(engine, start)
+    ensure_computed(engine, end)
+    params = {"a": start, "b": end, "r": region}
+    region_filter = "AND COALESCE(b.code_region, a.code_region) = :r" if region else ""
+    with engine.connect() as connection:
+        changes = connection.execute(
+            sa.text(
+                "SELECT COALESCE(b.num_convention, a.num_convention), "
+                "COALESCE(b.millesime, a.millesime), COALESCE(b.code_region, a.code_region), "
+                "a.decision, b.decision, a.montant_propose_cents, b.montant_propose_cents, "
+                "a.regles_en_echec, b.regles_en_echec "
+                "FROM mart_conventions b LEFT JOIN mart_conventions a ON a.as_of = :a "
+                "AND a.num_convention = b.num_convention AND a.millesime = b.millesime "
+                "WHERE b.as_of = :b AND (a.num_convention IS NULL OR a.decision <> b.decision "
+                "OR COALESCE(a.montant_propose_cents, -1) <> COALESCE(b.montant_propose_cents, -1)"
+                ") " + region_filter + " ORDER BY 3, 1, 2"
+            ),
+            params,
+        ).all()
+        files = connection.execute(
+            sa.text(
+                "SELECT f.region, f.receipt_date, f.file_name, m.statut FROM raw_files f "
+                "JOIN mart_files m ON m.file_id = f.file_id AND m.as_of = :b "
+                "WHERE f.receipt_date > :a AND f.receipt_date <= :b "
+                + ("AND f.region = :r " if region else "")
+                + "ORDER BY f.region, f.receipt_date, f.file_name"
+            ).columns(
+                sa.column("region"),
+                sa.column("received", sa.Date),
+                sa.column("name"),
+                sa.column("statut"),
+            ),
+            params,
+        ).all()
+    scope = f"région {region}" if region else "toutes régions"
+    lines = [
+        f"Changements du {french_date(start)} au {french_date(end)} ({scope})",
+        "",
+        f"Conventions dont la décision ou le montant proposé a changé : {len(changes)}",
+    ]
+    for num, year, reg, dec_a, dec_b, amount_a, amount_b, rules_a, rules_b in changes:
+        before = f"{dec_a} {euros(_cents(amount_a))}".strip() if dec_a else "inconnue"
+        after = f"{dec_b} {euros(_cents(amount_b))}".strip()
+        lines.append(
+            f"  [{reg}] {num} ({year}) : {before} -> {after}"
+            + (
+                f" ; règles en échec {rules_a or 'aucune'} -> {rules_b or 'aucune'}"
+                if rules_a != rules_b
+                else ""
+            )
+        )
+    lines += ["", f"Fichiers reçus entre les deux dates : {len(files)}"]
+    lines += [f"  [{r}] {french_date(d)} {n} : {s}" for r, d, n, s in files]
+    return "\n".join(lines) + "\n"
