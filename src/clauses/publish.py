@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from clauses.contract import REGIONS
 from clauses.extracts import Fmt, Table, write_extract
+from clauses.rules import rules_for
 
 log = logging.getLogger(__name__)
 
@@ -285,7 +286,37 @@ def region_tables(
     return [summary, conventions, anomaly_table, file_table], manifest
 
 
-def national_table(connection: Connection, as_of: date) -> tuple[Table, dict[str, Any]]:
+TARGET_COLUMNS = [
+    ("Millésime", N),
+    ("Conventions", N),
+    ("ETP conventionnés", D4),
+    ("ETP en poste", D4),
+    ("Cible nationale (ETP)", D2),
+    ("Atteinte de la cible", Fmt.PERCENT),
+]
+
+
+def national_target_table(rows: list[Any]) -> Table:
+    """Progress of each millésime's FTE in post against the national target (rules file)."""
+    body = []
+    for millesime in sorted({r["millesime"] for r in rows}):
+        of_year = [r for r in rows if r["millesime"] == millesime]
+        in_post = sum(r["etp_en_poste"] for r in of_year)
+        target = rules_for(millesime).national_target_etp
+        body.append(
+            (
+                millesime,
+                sum(r["conventions"] for r in of_year),
+                sum(r["etp_conventionnes"] for r in of_year),
+                in_post,
+                target,
+                in_post / target,
+            )
+        )
+    return Table("objectif_national", "Objectif national", TARGET_COLUMNS, body)
+
+
+def national_table(connection: Connection, as_of: date) -> tuple[list[Table], dict[str, Any]]:
     rows = (
         connection.execute(
             sa.text("SELECT * FROM mart_regions WHERE as_of = :d ORDER BY code_region, millesime"),
@@ -336,7 +367,8 @@ def national_table(connection: Connection, as_of: date) -> tuple[Table, dict[str
         "rules_version": ", ".join(sorted(versions)),
         "sources": list(sources),
     }
-    return Table("regions", "Régions", NATIONAL_COLUMNS, body), manifest
+    tables = [Table("regions", "Régions", NATIONAL_COLUMNS, body), national_target_table(rows)]
+    return tables, manifest
 
 
 def publish_extracts(
@@ -356,11 +388,11 @@ def publish_extracts(
                 tables=tables,
                 manifest_extra=manifest,
             )
-        table, manifest = national_table(connection, as_of)
+        tables, manifest = national_table(connection, as_of)
         published["national"] = write_extract(
             extracts_dir / "national" / day,
             workbook_name=f"consolidation_nationale_{day}.xlsx",
-            tables=[table],
+            tables=tables,
             manifest_extra=manifest,
         )
     log.info("published %d extracts as of %s in %s", len(published), as_of, extracts_dir)

@@ -33,6 +33,7 @@ class Rules:
     annual_report_tolerance: float
     attainment_threshold: float
     levels: dict[str, str]
+    national_target_etp: float
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -66,6 +67,7 @@ def rules_for(millesime: int, rules_dir: Path = RULES_DIR) -> Rules:
         annual_report_tolerance=float(data["thresholds"]["annual_report_tolerance"]),
         attainment_threshold=float(data["thresholds"]["attainment_threshold"]),
         levels=levels,
+        national_target_etp=float(data["national"]["target_etp"]),
     )
 
 

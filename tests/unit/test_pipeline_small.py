@@ -148,3 +148,16 @@ def test_no_personal_data_reaches_warehouse_or_outputs(data_dir: Path) -> None:
     for path in (data_dir / "quarantine").rglob("*.rapport.*"):
         text = path.read_text(encoding="utf-8")
         assert not any(v in text for v in PERSONAL_VALUES), path
+
+
+def test_national_extract_and_target(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    run_date(load_settings(), date(2025, 3, 1))
+    national = data_dir / "extracts" / "national" / "2025-03-01"
+    regions = read_csv(national / "regions.csv")
+    assert [r["Région"] for r in regions] == ["Île-de-France", "Total national"]
+    assert regions[-1]["Heures"] == "430,50" and regions[-1]["À examiner"] == "1"
+    assert regions[-1]["Solde à examiner"] == "1114,75"
+    (target,) = read_csv(national / "objectif_national.csv")
+    assert target["Cible nationale (ETP)"] == "585,00"
+    assert target["Atteinte de la cible"] == "0,0009"  # 0.502732 / 585
