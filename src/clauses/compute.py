@@ -27,6 +27,7 @@ MART_TABLES = (
     "mart_regions",
     "mart_files",
     "mart_convention_sources",
+    "mart_monthly_hours",
 )
 WORK_TABLES = ("work_activity", "work_bilans", "work_strands", "work_partitions", "work_contents")
 STEPS = (
@@ -41,6 +42,7 @@ STEPS = (
     "insert_mart_regions",
     "insert_mart_files",
     "insert_mart_convention_sources",
+    "insert_mart_monthly_hours",
 )
 
 

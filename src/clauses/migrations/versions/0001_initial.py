@@ -412,6 +412,13 @@ def upgrade() -> None:
         sa.Column("n_reversement", sa.Integer(), nullable=False),
     )
     op.create_table(
+        "mart_monthly_hours",
+        sa.Column("as_of", sa.Date(), primary_key=True),
+        sa.Column("code_region", sa.String(2), primary_key=True),
+        sa.Column("mois", sa.String(7), primary_key=True),
+        sa.Column("heures", sa.Float(), nullable=False),
+    )
+    op.create_table(
         "run_summaries",
         sa.Column("run_id", sa.Text(), primary_key=True),
         sa.Column("region", sa.String(8), primary_key=True),
@@ -430,6 +437,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "run_summaries",
+        "mart_monthly_hours",
         "mart_files",
         "work_activity",
         "work_bilans",
