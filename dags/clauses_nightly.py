@@ -87,6 +87,7 @@ def clauses_nightly() -> None:
             make_engine(settings.warehouse_url),
             settings.extracts_dir,
             date.fromisoformat(computed["as_of"]),
+            outbox_template=settings.outbox_template,
         )
         return {**computed, "extracts": len(published)}
 

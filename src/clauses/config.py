@@ -33,6 +33,7 @@ class Settings:
     warehouse_url: str
     pseudonym_key: bytes
     quarantine_retention_days: int = 90
+    outbox_template: str | None = None  # e.g. /srv/outbox/dreets-{region}: one outbox a region
 
     @property
     def landing_dir(self) -> Path:
@@ -75,7 +76,8 @@ def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None =
     CLAUSES_DATA_DIR (default ./data), CLAUSES_WAREHOUSE_URL (default a SQLite file in the data
     folder; `warehouse_url` wins when given, as the DAG does with its Airflow connection),
     CLAUSES_PSEUDONYM_KEY (required unless CLAUSES_DEMO=1, which generates a local one),
-    CLAUSES_QUARANTINE_RETENTION_DAYS (default 90).
+    CLAUSES_QUARANTINE_RETENTION_DAYS (default 90), CLAUSES_OUTBOX_TEMPLATE (a folder path
+    holding `{region}`; when set, each region's extract is also delivered there).
     """
     env = dict(os.environ) if env is None else env
     data_dir = data_dir_from_env(env)
@@ -92,4 +94,9 @@ def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None =
             "for a local demonstration."
         )
     retention = int(env.get("CLAUSES_QUARANTINE_RETENTION_DAYS", "90"))
-    return Settings(data_dir, url, key, retention)
+    outbox = env.get("CLAUSES_OUTBOX_TEMPLATE") or None
+    if outbox is not None and "{region}" not in outbox:
+        raise ConfigurationError(
+            "CLAUSES_OUTBOX_TEMPLATE must contain {region}: each region has its own outbox"
+        )
+    return Settings(data_dir, url, key, retention, outbox)

@@ -42,7 +42,7 @@ import re
 import shutil
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -600,6 +600,42 @@ def _make_dirs(path: Path) -> None:
         os.chmod(directory, DIR_MODE)
 
 
+def _build_and_publish(target_dir: Path, build: Callable[[Path], None]) -> None:
+    """Run ``build`` in a fresh private sibling of ``target_dir``, then publish it there."""
+    _make_dirs(target_dir.parent)
+    with _locked(target_dir.parent):
+        _recover(target_dir)
+        if os.path.lexists(target_dir) and (target_dir.is_symlink() or not target_dir.is_dir()):
+            raise FileExistsError(f"{target_dir} exists and is not a folder")
+        staging = _sibling(target_dir, "tmp")
+        os.mkdir(staging, DIR_MODE)
+        os.chmod(staging, DIR_MODE)
+        try:
+            build(staging)
+            _publish(staging, target_dir)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                if staging.exists():
+                    _remove(staging)
+            raise
+
+
+def deliver_folder(source: Path, target_dir: Path) -> Path:
+    """Copy the extract folder ``source`` to ``target_dir`` (an outbox), published atomically
+    like the extract itself: the outbox shows the previous complete copy or the new one."""
+
+    def copy(staging: Path) -> None:
+        for path in sorted(Path(source).iterdir()):
+            if path.is_file() and not path.is_symlink():
+                destination = staging / path.name
+                shutil.copyfile(path, destination)
+                os.chmod(destination, FILE_MODE)
+
+    _build_and_publish(Path(target_dir), copy)
+    log.info("extract %s delivered to %s", source, target_dir)
+    return Path(target_dir)
+
+
 def write_extract(
     target_dir: Path,
     *,
@@ -620,22 +656,9 @@ def write_extract(
     """
     target_dir = Path(target_dir)
     _validate(target_dir, workbook_name, tables, manifest_extra)
-    _make_dirs(target_dir.parent)
-    with _locked(target_dir.parent):
-        _recover(target_dir)
-        if os.path.lexists(target_dir) and (target_dir.is_symlink() or not target_dir.is_dir()):
-            raise FileExistsError(f"{target_dir} exists and is not a folder")
-        staging = _sibling(target_dir, "tmp")
-        os.mkdir(staging, DIR_MODE)
-        os.chmod(staging, DIR_MODE)
-        try:
-            _build(staging, workbook_name, tables, manifest_extra, created)
-            _publish(staging, target_dir)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                if staging.exists():
-                    _remove(staging)
-            raise
+    _build_and_publish(
+        target_dir, lambda staging: _build(staging, workbook_name, tables, manifest_extra, created)
+    )
     log.info(
         "extract published at %s: %d tables, %d rows",
         target_dir,

@@ -141,6 +141,8 @@ def run_date(
     report.decisions = compute_as_of(engine, as_of)
     report.extracts = {
         region: str(path)
-        for region, path in publish_extracts(engine, settings.extracts_dir, as_of, regions).items()
+        for region, path in publish_extracts(
+            engine, settings.extracts_dir, as_of, regions, settings.outbox_template
+        ).items()
     }
     return report

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from clauses.contract import REGIONS
-from clauses.extracts import Fmt, Table, write_extract
+from clauses.extracts import Fmt, Table, deliver_folder, write_extract
 from clauses.rules import rules_for
 
 log = logging.getLogger(__name__)
@@ -372,9 +372,17 @@ def national_table(connection: Connection, as_of: date) -> tuple[list[Table], di
 
 
 def publish_extracts(
-    engine: Engine, extracts_dir: Path, as_of: date, regions: set[str] | None = None
+    engine: Engine,
+    extracts_dir: Path,
+    as_of: date,
+    regions: set[str] | None = None,
+    outbox_template: str | None = None,
 ) -> dict[str, Path]:
-    """Write every region's extract and the national one; returns region → folder."""
+    """Write every region's extract and the national one; returns region → folder.
+
+    With `outbox_template` (a path holding `{region}`), each region's folder is also delivered
+    to that region's own outbox, and nothing else is: no other region's, not the national one.
+    """
     published: dict[str, Path] = {}
     day = as_of.isoformat()
     with engine.connect() as connection:
@@ -388,6 +396,9 @@ def publish_extracts(
                 tables=tables,
                 manifest_extra=manifest,
             )
+            if outbox_template:
+                outbox = Path(outbox_template.format(region=region))
+                deliver_folder(published[region], outbox / day)
         tables, manifest = national_table(connection, as_of)
         published["national"] = write_extract(
             extracts_dir / "national" / day,

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from clauses.generate import generate_sample
@@ -20,8 +19,17 @@ from clauses.warehouse import make_engine
 AS_OF = "2026-04-01"
 VOLATILE = {"file_id", "id", "load_id", "run_id", "registered_at", "loaded_at", "report_path"}
 TABLES = (
-    "raw_files", "raw_loads", "dq_results", "stg_heures", "stg_marches", "stg_contacts",
-    "stg_partenariats", "stg_bilans", "stg_conventions", "mart_conventions", "mart_rule_results",
+    "raw_files",
+    "raw_loads",
+    "dq_results",
+    "stg_heures",
+    "stg_marches",
+    "stg_contacts",
+    "stg_partenariats",
+    "stg_bilans",
+    "stg_conventions",
+    "mart_conventions",
+    "mart_rule_results",
 )
 
 
@@ -30,7 +38,9 @@ def clauses_run(data_dir: Path) -> subprocess.Popen[bytes]:
     env.pop("CLAUSES_WAREHOUSE_URL", None)
     return subprocess.Popen(
         [sys.executable, "-m", "clauses.cli", "run", "--date", AS_OF],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 
@@ -39,8 +49,10 @@ def dump(data_dir: Path) -> dict[str, list[tuple]]:
     with engine.connect() as connection:
         return {
             table: sorted(
-                (tuple(str(v) for k, v in row._mapping.items() if k not in VOLATILE)
-                 for row in connection.execute(sa.text(f"SELECT * FROM {table}"))),
+                (
+                    tuple(str(v) for k, v in row._mapping.items() if k not in VOLATILE)
+                    for row in connection.execute(sa.text(f"SELECT * FROM {table}"))
+                ),
             )
             for table in TABLES
         }

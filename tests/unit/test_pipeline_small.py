@@ -7,6 +7,7 @@ import json
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from small_landing import (
     EXPECTED_CONVENTION_2025_03_01,
@@ -161,3 +162,29 @@ def test_national_extract_and_target(data_dir: Path) -> None:
     (target,) = read_csv(national / "objectif_national.csv")
     assert target["Cible nationale (ETP)"] == "585,00"
     assert target["Atteinte de la cible"] == "0,0009"  # 0.502732 / 585
+
+
+def test_delivery_confined_to_each_region_outbox(
+    data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_small_landing(data_dir / "landing")
+    (data_dir / "landing" / "24" / "2024-05-02").mkdir(parents=True)
+    (data_dir / "landing" / "24" / "2024-05-02" / "vide.csv").write_text("")
+    monkeypatch.setenv("CLAUSES_OUTBOX_TEMPLATE", str(tmp_path / "outbox-{region}"))
+    run_date(load_settings(), date(2025, 3, 1))
+    delivered = sorted(
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if "outbox" in p.as_posix() and p.is_file()
+    )
+    assert "outbox-11/2025-03-01/conventions.csv" in delivered
+    assert "outbox-24/2025-03-01/fichiers.csv" in delivered
+    assert not any("national" in p for p in delivered)
+    eleven = (tmp_path / "outbox-11" / "2025-03-01" / "fichiers.csv").read_text("utf-8-sig")
+    twenty_four = (tmp_path / "outbox-24" / "2025-03-01" / "fichiers.csv").read_text("utf-8-sig")
+    assert "vide.csv" in twenty_four and "vide.csv" not in eleven
+    assert "heures_2024-01.csv" not in twenty_four
+    assert (
+        oct((tmp_path / "outbox-11" / "2025-03-01" / "conventions.csv").stat().st_mode)[-3:]
+        == "640"
+    )
