@@ -8,6 +8,7 @@ and files; the nation gets `extracts/national/<D>/`. Each folder is published at
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -296,7 +297,7 @@ TARGET_COLUMNS = [
 ]
 
 
-def national_target_table(rows: list[Any]) -> Table:
+def national_target_table(rows: Sequence[Any]) -> Table:
     """Progress of each millésime's FTE in post against the national target (rules file)."""
     body = []
     for millesime in sorted({r["millesime"] for r in rows}):
