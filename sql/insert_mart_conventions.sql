@@ -11,6 +11,9 @@ INSERT INTO mart_conventions (
     heures_par_etp, beneficiaires_par_etp, beneficiaires_etp_par_etp,
     structures_inclusives_par_etp, contacts_acheteurs_par_etp, marches_accompagnes_par_etp,
     partenariats_par_etp, atteinte_globale,
+    objectif_heures, objectif_beneficiaires, objectif_beneficiaires_etp,
+    objectif_structures_inclusives, objectif_contacts_acheteurs, objectif_marches_accompagnes,
+    objectif_partenariats,
     cout_total_cents, subvention_etat_cents, cofinancements_cents,
     financements_preexistants_cents, rate_bp,
     subvention_eligible_cents, avance_versee_cents, solde_theorique_cents, rules_version
@@ -24,6 +27,9 @@ SELECT :as_of, num_convention, millesime, code_region, siret_porteur, raison_soc
        structures_inclusives_par_etp, contacts_acheteurs_par_etp, marches_accompagnes_par_etp,
        partenariats_par_etp,
        CASE WHEN n_objectives > 0 AND etp_en_poste > 0 THEN attainment_sum / n_objectives END,
+       objectif_heures, objectif_beneficiaires, objectif_beneficiaires_etp,
+       objectif_structures_inclusives, objectif_contacts_acheteurs, objectif_marches_accompagnes,
+       objectif_partenariats,
        cout_total_cents, subvention_etat_cents, cofinancements_cents,
        financements_preexistants_cents, rate_bp,
        eligible_cents, avance_versee_cents, eligible_cents - avance_versee_cents, rules_version

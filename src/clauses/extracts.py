@@ -444,9 +444,16 @@ def _build(
     tables: list[Table],
     extra: dict[str, Any],
     created: datetime | None,
+    documents: dict[str, str] | None = None,
 ) -> None:
     """Write every file of the extract into the (new, empty) staging folder."""
     outputs: list[dict[str, Any]] = []
+    for name, text in (documents or {}).items():
+        path = staging / name
+        fd = _open_new(path)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        outputs.append({"file": name, "sha256": _sha256(path), "rows": None})
     for table in tables:
         path = staging / f"{table.name}.csv"
         _write_csv(path, table)
@@ -643,6 +650,7 @@ def write_extract(
     tables: list[Table],
     manifest_extra: dict[str, Any],
     created: datetime | None = None,
+    documents: dict[str, str] | None = None,
 ) -> Path:
     """Write an extract folder and publish it atomically at ``target_dir``; return it.
 
@@ -651,13 +659,15 @@ def write_extract(
     output, the workbook counting the rows of all its sheets; then every key of
     ``manifest_extra``). An existing folder at ``target_dir`` is replaced as a whole: at any
     moment, and after a crash, the target is the previous complete extract or the new one.
-    ``created`` fixes the workbook's creation timestamp (by default, now), which makes the
+    ``documents`` are more files (name -> UTF-8 text, e.g. the visual summary page), listed in
+    the manifest with ``rows`` null. ``created`` fixes the workbook's creation timestamp (by default, now), which makes the
     workbook's bytes reproducible. Directories get mode 0o750, files 0o640.
     """
     target_dir = Path(target_dir)
     _validate(target_dir, workbook_name, tables, manifest_extra)
     _build_and_publish(
-        target_dir, lambda staging: _build(staging, workbook_name, tables, manifest_extra, created)
+        target_dir,
+        lambda staging: _build(staging, workbook_name, tables, manifest_extra, created, documents),
     )
     log.info(
         "extract published at %s: %d tables, %d rows",

@@ -396,6 +396,7 @@ def publish_extracts(
                 workbook_name=f"conformite_{region}_{day}.xlsx",
                 tables=tables,
                 manifest_extra=manifest,
+                documents={SUMMARY_PAGE: summary_page(connection, as_of, region)},
             )
             if outbox_template:
                 outbox = Path(outbox_template.format(region=region))
@@ -406,6 +407,112 @@ def publish_extracts(
             workbook_name=f"consolidation_nationale_{day}.xlsx",
             tables=tables,
             manifest_extra=manifest,
+            documents={SUMMARY_PAGE: summary_page(connection, as_of, None)},
         )
     log.info("published %d extracts as of %s in %s", len(published), as_of, extracts_dir)
     return published
+
+
+INDICATORS = (
+    ("Heures d'insertion", "heures", "objectif_heures"),
+    ("Bénéficiaires", "beneficiaires", "objectif_beneficiaires"),
+    ("Bénéficiaires ETP", "beneficiaires_etp", "objectif_beneficiaires_etp"),
+    ("Structures inclusives", "structures_inclusives", "objectif_structures_inclusives"),
+    ("Contacts acheteurs", "contacts_acheteurs", "objectif_contacts_acheteurs"),
+    ("Marchés accompagnés", "marches_accompagnes", "objectif_marches_accompagnes"),
+    ("Partenariats", "partenariats", "objectif_partenariats"),
+)
+DECISION_ORDER = ("libérable", "à examiner", "suspendu", "reversement", "en cours")
+SUMMARY_PAGE = "synthese.html"
+
+
+def summary_page(connection: Connection, as_of: date, region: str | None) -> str:
+    """The self-contained visual summary page (HTML, inline SVG charts)."""
+    from clauses.visual import render_summary_page
+
+    return render_summary_page(summary_data(connection, as_of, region))
+
+
+def summary_data(connection: Connection, as_of: date, region: str | None) -> Any:
+    """What the visual summary of a region (or of the nation, `region` None) shows."""
+    from clauses.explanations import euros, french_number
+    from clauses.visual import IndicatorBar, SummaryData
+
+    scope = "" if region is None else " AND code_region = :r"
+    params = {"d": as_of, "r": region}
+    strands = (
+        connection.execute(
+            sa.text("SELECT * FROM mart_conventions WHERE as_of = :d" + scope), params
+        )
+        .mappings()
+        .all()
+    )
+    facilitators = [s for s in strands if s["volet"] == "facilitateur" and s["etp_en_poste"] > 0]
+    in_post = sum(s["etp_en_poste"] for s in facilitators)
+    bars = []
+    for label, realised, objective in INDICATORS:
+        with_objective = [s for s in facilitators if (s[objective] or 0) > 0]
+        weight = sum(s["etp_en_poste"] for s in with_objective)
+        bars.append(
+            IndicatorBar(
+                label,
+                sum(s[realised] or 0 for s in facilitators) / in_post if in_post else None,
+                sum(s[objective] * s["etp_en_poste"] for s in with_objective) / weight
+                if weight
+                else None,
+            )
+        )
+    decisions = []
+    for decision in DECISION_ORDER:
+        chosen = [s for s in strands if s["decision"] == decision]
+        amount = sum(s["montant_propose_cents"] or 0 for s in chosen)
+        decisions.append((decision, len(chosen), Decimal(amount) / 100))
+    hours = connection.execute(
+        sa.text(
+            "SELECT mois, SUM(heures) FROM mart_monthly_hours WHERE as_of = :d"
+            + scope
+            + " GROUP BY mois ORDER BY mois"
+        ),
+        params,
+    ).all()
+    files = connection.execute(
+        sa.text(
+            "SELECT f.receipt_date, m.statut FROM mart_files m "
+            "JOIN raw_files f ON f.file_id = m.file_id WHERE m.as_of = :d"
+            + scope.replace("code_region", "m.region")
+        ).columns(sa.column("receipt_date", sa.Date), sa.column("statut")),
+        params,
+    ).all()
+    per_month: dict[str, list[int]] = {}
+    for received, statut in files:
+        counts = per_month.setdefault(received.isoformat()[:7], [0, 0])
+        if statut in ("chargé", "remplacé"):
+            counts[0] += 1
+        elif statut in ("en quarantaine", "refusé"):
+            counts[1] += 1
+    total = {d: a for d, _, a in decisions}
+    withheld = sum(s["solde_theorique_cents"] for s in strands if s["decision"] == "suspendu")
+
+    def money(value: float) -> str:
+        return euros(value).replace(" €", "\u00a0€")  # keep the sign with its amount
+
+    title = "France entière" if region is None else f"{REGIONS[region][0]} ({region})"
+    return SummaryData(
+        title=title,
+        as_of=as_of,
+        key_figures=[
+            ("Conventions (volets)", str(len(strands))),
+            ("ETP conventionnés", french_number(sum(s["etp_conventionnes"] for s in strands), 1)),
+            ("ETP en poste", french_number(sum(s["etp_en_poste"] for s in strands), 1)),
+            ("Heures d'insertion", french_number(sum(s["heures"] or 0 for s in strands), 0)),
+            ("Soldes libérables", money(float(total["libérable"]))),
+            ("Soldes à examiner", money(float(total["à examiner"]))),
+            ("Soldes suspendus", money(withheld / 100)),
+            ("À reverser", money(float(-total["reversement"]))),
+        ],
+        indicators=bars,
+        decisions=decisions,
+        monthly_hours=[(m, float(h)) for m, h in hours],
+        monthly_files=[(m, c[0], c[1]) for m, c in sorted(per_month.items())],
+        rules_version=", ".join(sorted({s["rules_version"] for s in strands})),
+    )

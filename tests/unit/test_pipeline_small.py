@@ -88,6 +88,7 @@ def test_run_matches_hand_computed_figures(data_dir: Path) -> None:
         "conventions.csv",
         "anomalies.csv",
         "fichiers.csv",
+        "synthese.html",
     }
     # the figures rest on the register, both reports and the two current Heures files
     assert len(manifest["sources"]) == 5
