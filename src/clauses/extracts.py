@@ -660,8 +660,8 @@ def write_extract(
     ``manifest_extra``). An existing folder at ``target_dir`` is replaced as a whole: at any
     moment, and after a crash, the target is the previous complete extract or the new one.
     ``documents`` are more files (name -> UTF-8 text, e.g. the visual summary page), listed in
-    the manifest with ``rows`` null. ``created`` fixes the workbook's creation timestamp (by default, now), which makes the
-    workbook's bytes reproducible. Directories get mode 0o750, files 0o640.
+    the manifest with ``rows`` null. ``created`` fixes the workbook's creation timestamp (by
+    default, now), which makes the workbook's bytes reproducible. Directories get mode 0o750, files 0o640.
     """
     target_dir = Path(target_dir)
     _validate(target_dir, workbook_name, tables, manifest_extra)
