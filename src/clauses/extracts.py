@@ -661,7 +661,8 @@ def write_extract(
     moment, and after a crash, the target is the previous complete extract or the new one.
     ``documents`` are more files (name -> UTF-8 text, e.g. the visual summary page), listed in
     the manifest with ``rows`` null. ``created`` fixes the workbook's creation timestamp (by
-    default, now), which makes the workbook's bytes reproducible. Directories get mode 0o750, files 0o640.
+    default, now), which makes the workbook's bytes reproducible. Directories get mode 0o750,
+    files 0o640.
     """
     target_dir = Path(target_dir)
     _validate(target_dir, workbook_name, tables, manifest_extra)
