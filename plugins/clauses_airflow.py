@@ -1,6 +1,7 @@
 """Airflow-only glue for the clauses DAGs: defaults, callbacks, the warehouse connection.
 
-Imported by the DAG files (the plugins folder is on Airflow's path) and loaded as a plugin.
+Imported by the DAG files (the plugins folder is on Airflow's path); the UI page lives in
+clauses_status_plugin.py, so that parsing a DAG never imports the web stack.
 Nothing here runs at import time beyond definitions: no connection, variable or database is
 looked up while a DAG file is parsed.
 """
@@ -15,13 +16,32 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pendulum
-from airflow.plugins_manager import AirflowPlugin
 
 log = logging.getLogger(__name__)
 
 TIMEZONE = pendulum.timezone("Europe/Paris")
 WAREHOUSE_CONN_ID = "clauses_warehouse"
 ALERT_WEBHOOK_ENV = "CLAUSES_ALERT_WEBHOOK"
+
+
+def _send_email(message: dict[str, Any]) -> None:
+    """Mail the failure to CLAUSES_ALERT_EMAIL through CLAUSES_SMTP_HOST, when both are set."""
+    recipient, host = os.environ.get("CLAUSES_ALERT_EMAIL"), os.environ.get("CLAUSES_SMTP_HOST")
+    if not recipient or not host:
+        return
+    import smtplib
+    from email.message import EmailMessage
+
+    mail = EmailMessage()
+    mail["Subject"] = f"[clauses] {message['dag_id']}.{message['task_id']} failed"
+    mail["From"] = os.environ.get("CLAUSES_ALERT_FROM", "clauses@localhost")
+    mail["To"] = recipient
+    mail.set_content(json.dumps(message, indent=2, default=str))
+    try:
+        with smtplib.SMTP(host, int(os.environ.get("CLAUSES_SMTP_PORT", "25")), timeout=10) as smtp:
+            smtp.send_message(mail)
+    except OSError:
+        log.exception("could not mail the failure to %s", recipient)
 
 
 def notify_failure(context: dict[str, Any]) -> None:
@@ -35,6 +55,7 @@ def notify_failure(context: dict[str, Any]) -> None:
         "error": repr(context.get("exception")),
     }
     log.error("clauses task failed: %s", message)
+    _send_email(message)
     url = os.environ.get(ALERT_WEBHOOK_ENV)
     if not url:
         return
@@ -123,9 +144,3 @@ def is_live(context: dict[str, Any]) -> bool:
     if "scheduled" in run_type:
         return True
     return run_date(context) == pendulum.now(TIMEZONE).date()
-
-
-class ClausesPlugin(AirflowPlugin):
-    """Registers the clauses glue with Airflow (views come with the production-shape issue)."""
-
-    name = "clauses"
