@@ -46,11 +46,12 @@ def status_app():  # type: ignore[no-untyped-def]
                 f"{html.escape(q['received'])} {html.escape(q['file'])}" for q in r["quarantined"]
             )
             run = r["last_run"] or {}
+            error = f" ERROR {html.escape(str(run['error']))}" if run.get("error") else ""
             rows.append(
                 f"<tr><td>{r['region']} {html.escape(r['name'])}</td><td>{files}</td>"
                 f"<td>{quarantined or '-'}</td><td>{html.escape(decisions) or '-'}</td>"
                 f"<td>{html.escape(str(run.get('run_id', '-')))}"
-                f"{' ERROR ' + html.escape(str(run['error'])) if run.get('error') else ''}</td></tr>"
+                f"{error}</td></tr>"
             )
         return (
             "<!doctype html><html lang='en'><meta charset='utf-8'><title>clauses</title>"

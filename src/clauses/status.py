@@ -34,8 +34,9 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
         runs = (
             connection.execute(
                 sa.text(
-                    "SELECT region, run_id, as_of, files_received, files_loaded, files_quarantined, "
-                    "files_refused, rows_loaded, seconds, error, finished_at FROM run_summaries "
+                    "SELECT region, run_id, as_of, files_received, files_loaded, "
+                    "files_quarantined, files_refused, rows_loaded, seconds, error, finished_at "
+                    "FROM run_summaries "
                     "ORDER BY finished_at"
                 )
             )

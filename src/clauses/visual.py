@@ -77,6 +77,7 @@ MONTHS = (
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DIGIT_GROUP = re.compile(r"(?<=\d) (?=\d{3}(?!\d))")
 
 
 @dataclass
@@ -192,7 +193,8 @@ def _shorten(text: str, max_chars: int) -> str:
 
 def _wrap(text: str, max_chars: int, max_lines: int = 2) -> list[str]:
     """Cut a label into at most ``max_lines`` lines of ``max_chars``; the last one may end in …"""
-    words = " ".join(_clean(text).split()).split(" ")
+    # "1 607 heures" is never cut between "1" and "607"
+    words = _DIGIT_GROUP.sub("\u00a0", " ".join(_clean(text).split())).split(" ")
     lines: list[str] = []
     current = ""
     for word in words:
@@ -233,12 +235,16 @@ def _text(
     fill: str = INK,
     bold: bool = False,
     italic: bool = False,
+    halo: bool = False,
 ) -> str:
+    """A text element; ``halo`` outlines it in white so that gridlines never cross it."""
     style = ""
     if bold:
         style += ' font-weight="bold"'
     if italic:
         style += ' font-style="italic"'
+    if halo:
+        style += ' stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"'
     return (
         f'<text x="{_num(x)}" y="{_num(y)}" text-anchor="{anchor}" font-size="{_num(size)}" '
         f'fill="{fill}"{style}>{_esc(content)}</text>'
@@ -306,7 +312,7 @@ def _nice_step(maximum: float, ticks: int = 4) -> float:
 # (a) Indicators: realised vs objective, per FTE
 # --------------------------------------------------------------------------------------------
 
-IND_LABEL_CHARS = 26
+IND_LABEL_CHARS = 25
 IND_X0 = 200
 IND_BAR_W = 380
 IND_ROW_H = 54
@@ -349,10 +355,10 @@ def _indicator_chart(indicators: Sequence[IndicatorBar]) -> str:
         y = IND_TOP + index * IND_ROW_H
         if index:
             body.append(_line(0, y, VIEW_W, y, "#eef0f4"))
-        lines = _wrap(label, IND_LABEL_CHARS)
-        first = y + IND_ROW_H / 2 + 4 - (len(lines) - 1) * 8
+        lines = _wrap(label, IND_LABEL_CHARS, max_lines=3)
+        first = y + IND_ROW_H / 2 + 4 - (len(lines) - 1) * 7
         for number, line in enumerate(lines):
-            body.append(_text(0, first + number * 16, line, bold=True))
+            body.append(_text(0, first + number * 14, line, bold=True))
         bar_y, obj_y = y + 9, y + 29
         if realised is None:
             body.append(_text(IND_X0, bar_y + 12, "réalisé non renseigné", fill=MUTED, italic=True))
@@ -372,7 +378,13 @@ def _indicator_chart(indicators: Sequence[IndicatorBar]) -> str:
                     f'{_num(end - 18)},{_num(bar_y + 16)}" fill="#ffffff"/>'
                 )
             body.append(
-                _text(end + 6, bar_y + 12, f"{_per_fte(realised)} ({_percent(ratio)})", bold=True)
+                _text(
+                    end + 6,
+                    bar_y + 12,
+                    f"{_per_fte(realised)} ({_percent(ratio)})",
+                    bold=True,
+                    halo=True,
+                )
             )
             aria.append(f"{label} : {_per_fte(realised)} par ETP, {_percent(ratio)} de l'objectif")
         if objective is None:
@@ -382,7 +394,13 @@ def _indicator_chart(indicators: Sequence[IndicatorBar]) -> str:
         else:
             body.append(_rect(IND_X0, obj_y, scale, 15, LIGHT, f"objectif {_per_fte(objective)}"))
             body.append(
-                _text(IND_X0 + scale + 6, obj_y + 12, f"objectif {_per_fte(objective)}", fill=MUTED)
+                _text(
+                    IND_X0 + scale + 6,
+                    obj_y + 12,
+                    f"objectif {_per_fte(objective)}",
+                    fill=MUTED,
+                    halo=True,
+                )
             )
     return _svg(height, f"{name}. " + " ; ".join(aria), body)
 
@@ -442,7 +460,7 @@ def _decision_chart(decisions: Sequence[tuple[str, int, Decimal]]) -> str:
     for index, (decision, count, value, exact) in enumerate(rows):
         y = DEC_TOP + index * DEC_ROW_H
         colour = _decision_colour(decision)
-        label = _shorten(decision, 17)
+        label = _shorten(decision, 13)
         body.append(_rect(0, y + 7, 10, 10, colour))
         body.append(_text(16, y + 16, label, bold=True))
         length = max(count, 0) / max_count * DEC_COUNT_W
@@ -491,9 +509,9 @@ def _column_chart(
     slot = (COL_RIGHT - COL_LEFT) / count
     width = min(slot * 0.68, 60.0)
 
-    body: list[str] = []
+    body: list[str] = [_text(COL_LEFT - 6, 16, unit, anchor="end", size=SMALL, fill=MUTED)]
     if len(series) > 1:
-        body += _legend(COL_LEFT, 16, [(label, colour) for label, colour, _ in series])
+        body += _legend(COL_LEFT + 10, 16, [(label, colour) for label, colour, _ in series])
     tick = 0.0
     while tick <= axis_max + step / 1000:
         y = COL_BOTTOM - tick * scale
@@ -523,6 +541,7 @@ def _column_chart(
                     anchor="middle",
                     size=SMALL,
                     bold=True,
+                    halo=True,
                 )
             )
         month, year = _month_parts(key)
@@ -601,13 +620,15 @@ h1 { margin: 0 0 6px; font-size: 26px; color: #000091; overflow-wrap: anywhere; 
 .meta strong { color: #1e1e1e; }
 .tiles {
   list-style: none; margin: 0 0 6px; padding: 0;
-  display: grid; grid-template-columns: repeat(auto-fill, minmax(42mm, 1fr)); gap: 8px;
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(52mm, 1fr)); gap: 8px;
 }
 .tile {
   border: 1px solid #d5dae5; border-left: 5px solid #000091; border-radius: 4px;
-  padding: 7px 10px; background: #f5f7fb; overflow-wrap: anywhere;
+  padding: 7px 10px; background: #f5f7fb; overflow-wrap: break-word; min-width: 0;
 }
-.tile .value { display: block; font-size: 22px; font-weight: bold; color: #000091; }
+.tile .value { display: block; font-size: 24px; font-weight: bold; color: #000091; }
+.tile .value.long { font-size: 19px; line-height: 1.6; }
+.tile .value.very-long { font-size: 15px; line-height: 2; }
 .tile .label { display: block; font-size: 12px; color: #3a3a3a; }
 .empty { color: #5a5a5a; font-style: italic; }
 figure { margin: 16px 0 0; break-inside: avoid; page-break-inside: avoid; }
@@ -622,11 +643,21 @@ svg.chart { display: block; width: 100%; height: auto; font-family: inherit; }
 """
 
 
+def _tile_size(value: str) -> str:
+    """The CSS class sizing a tile's value: long values get a smaller font and never overflow."""
+    length = len(value)
+    if length <= 10:
+        return "value"
+    if length <= 15:
+        return "value long"
+    return "value very-long"
+
+
 def _tiles(key_figures: Sequence[tuple[str, str]]) -> str:
     if not key_figures:
-        return f'<p class="empty">Chiffres clés : {EMPTY_TEXT}</p>'
+        return f'<p class="empty">Chiffres clés{NARROW_NBSP}: {EMPTY_TEXT}</p>'
     items = "".join(
-        f'<li class="tile"><span class="value">{_esc(value)}</span>'
+        f'<li class="tile"><span class="{_tile_size(_clean(value))}">{_esc(value)}</span>'
         f'<span class="label">{_esc(label)}</span></li>'
         for label, value in key_figures
     )
