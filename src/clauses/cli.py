@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -50,6 +51,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     report = run_date(_settings(), args.date, regions=args.regions, live=args.live or None)
     _print_report(report)
+    if args.json_report:
+        Path(args.json_report).write_text(
+            json.dumps(asdict(report), ensure_ascii=False, indent=2, default=str), encoding="utf-8"
+        )
     return 1 if report.failed_regions() else 0
 
 
@@ -95,6 +100,7 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
             f"{s['refused']:>8}{s['rows_loaded']:>9}"
             + (f"  ERROR {s['error']}" if s["error"] else "")
         )
+    print("Timings:", ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     print("Decisions:", ", ".join(f"{k}: {v}" for k, v in sorted(report.decisions.items())))
     for path, reason in report.outside:
         print(f"refused in landing/: {path}: {reason}")
@@ -141,6 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="move loose files into the date's folder (default: only when the date is today)",
     )
+    p.add_argument("--json-report", help="also write the run's report (counts, timings) as JSON")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("rebuild", help="recompute every date of a range (a backfill by hand)")

@@ -53,6 +53,9 @@ class RegionIngest:
     already_known: int = 0
     rows_loaded: int = 0
     seconds: float = 0.0
+    read_s: float = 0.0  # hashing and reading files
+    validate_s: float = 0.0  # normalising and running the expectations
+    load_s: float = 0.0  # quarantining or loading, registry included
     error: str | None = None
     quarantined_files: list[str] = field(default_factory=list)
 
@@ -104,9 +107,12 @@ def ingest_region(
             _register(engine, entry, sha, run_id, **previous)
             outcome.copies += 1
             continue
+        step = time.perf_counter()
         try:
             result = read_file(entry.path)
+            outcome.read_s += time.perf_counter() - step
         except FileRefused as refused:
+            outcome.read_s += time.perf_counter() - step
             _refuse(engine, settings, entry, sha, refused.reason, run_id, copy=True)
             seen_in_run[sha] = _outcome("refused", "", None, refused.reason)
             outcome.refused += 1
@@ -114,7 +120,10 @@ def ingest_region(
         pending.append(ExaminedFile(entry, sha, result))
         seen_in_run[sha] = _outcome("pending", "", None, "")
 
+    step = time.perf_counter()
     examine_files(pending, pseudonym_key=settings.pseudonym_key, region=region)
+    outcome.validate_s = time.perf_counter() - step
+    step = time.perf_counter()
     for item in pending:
         report = file_report(item)
         if any(is_blocking_failure(c) for c in item.checks):
@@ -125,6 +134,7 @@ def ingest_region(
         else:
             outcome.rows_loaded += _load(engine, item, report, run_id)
             outcome.loaded += 1
+    outcome.load_s = time.perf_counter() - step
     outcome.seconds = time.monotonic() - started
     log.info(
         "region %s: %d received, %d loaded (%d rows), %d quarantined, %d refused, %d copies, "

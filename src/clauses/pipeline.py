@@ -38,6 +38,7 @@ class RunReport:
     regions: dict[str, dict[str, object]] = field(default_factory=dict)
     decisions: dict[str, int] = field(default_factory=dict)
     extracts: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def failed_regions(self) -> list[str]:
         return [r for r, s in self.regions.items() if s.get("error")]
@@ -136,13 +137,26 @@ def run_date(
     """A whole run as of `as_of`: the nightly run by hand."""
     live = (as_of == today_in_paris()) if live is None else live
     run_id = run_id or f"manual__{as_of.isoformat()}__{uuid.uuid4().hex[:8]}"
+    started = time.perf_counter()
     engine = prepare_warehouse(settings)
     report = receive_and_load(settings, engine, as_of, live=live, run_id=run_id, regions=regions)
+    step = time.perf_counter()
     report.decisions = compute_as_of(engine, as_of)
+    compute_s = time.perf_counter() - step
+    step = time.perf_counter()
     report.extracts = {
         region: str(path)
         for region, path in publish_extracts(
             engine, settings.extracts_dir, as_of, regions, settings.outbox_template
         ).items()
+    }
+    report.timings = {
+        stage: sum(float(str(r[stage])) for r in report.regions.values())
+        for stage in ("read_s", "validate_s", "load_s")
+    }
+    report.timings |= {
+        "compute_s": compute_s,
+        "extract_s": time.perf_counter() - step,
+        "total_s": time.perf_counter() - started,
     }
     return report
