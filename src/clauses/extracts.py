@@ -356,6 +356,10 @@ def _write_sheet(
     sheet.freeze_panes(1, 0)
     sheet.autofilter(0, 0, len(table.rows), last_col)
     sheet.repeat_rows(0)  # the header on every printed page
+    # Printed landscape with every column on the page width: A3 for the wide tables.
+    sheet.set_paper(8 if len(table.columns) > 12 else 9)
+    sheet.set_landscape()
+    sheet.fit_to_pages(1, 0)
     for col, (header, _) in enumerate(table.columns):
         sheet.write_string(0, col, header, header_format)
     for index, row in enumerate(table.rows):
