@@ -9,6 +9,7 @@ byte to quarantine/<region>/<date>/ beside a French report; nothing of it is loa
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import math
 import os
@@ -308,8 +309,6 @@ def file_report(item: ExaminedFile) -> FileReport:
 
 
 def _quality_rows(item: ExaminedFile, run_id: str) -> list[dict[str, Any]]:
-    import json
-
     return [
         {
             "sha256": item.sha256,
