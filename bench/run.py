@@ -191,7 +191,7 @@ def measure_backfill(work: Path, landing: Path, days: int, budget_s: float) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--backfill-days", type=int, default=365)
-    parser.add_argument("--backfill-budget-s", type=float, default=1800)
+    parser.add_argument("--backfill-budget-s", type=float, default=1200)
     parser.add_argument("--skip-backfill", action="store_true")
     args = parser.parse_args()
 
