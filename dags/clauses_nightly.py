@@ -9,8 +9,9 @@ from clauses_airflow import TIMEZONE, dag_defaults, is_live, run_date, task_sett
 DOC = """
 ### clauses_nightly
 
-Every night (01:30, Europe/Paris) the pipeline consolidates, as of the logical date D, what the
-18 regions dropped in `landing/<region>/<D>/`:
+Every night at midnight (Europe/Paris) the pipeline consolidates, as of the day that ends (the
+logical date D, start of the data interval), what the 18 regions dropped in
+`landing/<region>/<D>/`:
 
 1. **receive_and_load**: lists the landing zone as of D (the scheduled run first moves loose
    files into today's folder; a backfill never does), reads and validates each new file with its
@@ -28,7 +29,7 @@ Backfill: `airflow backfill create --dag-id clauses_nightly --from-date ... --to
 
 @dag(
     dag_id="clauses_nightly",
-    schedule=CronDataIntervalTimetable("30 1 * * *", timezone=TIMEZONE),
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone=TIMEZONE),
     doc_md=DOC,
     params={
         "date": Param(

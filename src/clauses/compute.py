@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from clauses.config import RULES_DIR
 from clauses.explanations import describe
 from clauses.rules import refresh_rule_tables
-from clauses.warehouse import sql_statements
+from clauses.warehouse import COMPUTE_LOCK, sql_statements
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def compute_as_of(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> d
     """Recompute every mart row of `as_of`; returns the count of strands per decision."""
     params = {"as_of": as_of}
     with engine.begin() as connection:
-        _lock(connection, as_of)
+        _lock(connection)
         refresh_rule_tables(connection, rules_dir)
         for table in (*MART_TABLES, *WORK_TABLES):
             connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
@@ -73,12 +73,11 @@ def compute_as_of(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> d
     return decisions
 
 
-def _lock(connection: Connection, as_of: date) -> None:
-    """Serialise computations of one date (PostgreSQL; SQLite serialises writers already)."""
+def _lock(connection: Connection) -> None:
+    """Serialise computations (PostgreSQL; SQLite serialises writers already): every date
+    rewrites the shared rule tables, and a backfill runs several dates at once."""
     if connection.dialect.name == "postgresql":
-        connection.execute(
-            sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": as_of.toordinal()}
-        )
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPUTE_LOCK})
 
 
 def _write_explanations(connection: Connection, as_of: date) -> None:

@@ -17,6 +17,9 @@ from clauses.config import SQL_DIR
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# PostgreSQL advisory lock keys (transaction-scoped), one per shared critical section.
+MIGRATE_LOCK = 7_140_001
+COMPUTE_LOCK = 7_140_002
 
 
 def make_engine(url: str) -> Engine:
@@ -54,6 +57,10 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Runs starting together on a new warehouse: one migrates, the others wait for its
+            # commit and then find the schema up to date (PostgreSQL's DDL is transactional).
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -59,7 +59,7 @@ def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # typ
     timetable = dag.timetable
     assert type(timetable).__name__ == "CronDataIntervalTimetable"
     assert str(timetable._timezone.name) == "Europe/Paris"
-    assert timetable.summary.startswith("30 1")
+    assert timetable.summary.startswith("0 0")
     assert dag.max_active_runs == 1 and set(dag.params.keys()) == {"date", "regions"}
 
 

@@ -31,7 +31,7 @@ def run_nightly(logical: date, **conf: object):  # type: ignore[no-untyped-def]
 
     dagbag = DagBag(dag_folder=str(Path(__file__).resolve().parents[2] / "dags"))
     dag = dagbag.dags["clauses_nightly"]
-    when = pendulum.datetime(logical.year, logical.month, logical.day, 1, 30, tz="Europe/Paris")
+    when = pendulum.datetime(logical.year, logical.month, logical.day, tz="Europe/Paris")
     return dag.test(logical_date=when, run_conf=conf or None)
 
 
