@@ -258,10 +258,12 @@ def _refuse(
 def _copy_into(folder: Path, entry: LandingEntry) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o750)
     target = folder / entry.file_name
+    partial = folder / f".{entry.file_name}.{uuid.uuid4().hex}.tmp"
     fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, "rb") as source, open(target, "wb") as sink:
+    with os.fdopen(fd, "rb") as source, open(partial, "wb") as sink:
         shutil.copyfileobj(source, sink)
-    os.chmod(target, 0o640)
+    os.chmod(partial, 0o640)
+    os.replace(partial, target)  # a concurrent run copying the same file never sees half of it
 
 
 def examine_files(items: list[ExaminedFile], *, pseudonym_key: bytes, region: str | None) -> None:
