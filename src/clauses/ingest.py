@@ -38,7 +38,6 @@ from clauses.warehouse import bulk_insert, insert_mappings
 log = logging.getLogger(__name__)
 
 LINEAGE_COLUMNS = ("file_sha256", "sheet", "row_number", "load_id")
-STATUS_LABELS = {"loaded": "chargé", "quarantined": "en quarantaine", "refused": "refusé"}
 
 
 @dataclass
@@ -431,4 +430,11 @@ def _clean(values: list[Any]) -> list[Any]:
     return cleaned
 
 
-__all__ = ["RegionIngest", "file_sha256", "ingest_region", "STATUS_LABELS"]
+__all__ = [
+    "ExaminedFile",
+    "RegionIngest",
+    "examine_files",
+    "file_report",
+    "file_sha256",
+    "ingest_region",
+]

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from clauses.contract import REGIONS
+from clauses.explanations import LEVEL_LABELS
 from clauses.extracts import Fmt, Table, deliver_folder, write_extract
 from clauses.rules import rules_for
 
@@ -161,7 +162,6 @@ NATIONAL_SOURCE = [
     "n_suspendu",
     "n_reversement",
 ]
-LEVELS = {"blocking": "bloquant", "warning": "avertissement"}
 DUPLICATE_REASON = (
     "fichier identique à un fichier déjà reçu (même empreinte SHA-256) : compté une seule fois"
 )
@@ -225,7 +225,7 @@ def region_tables(
         "anomalies",
         "Anomalies",
         ANOMALY_COLUMNS,
-        [(n, y, v, rule, LEVELS[lv], m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
+        [(n, y, v, rule, LEVEL_LABELS[lv], m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
     )
     files = connection.execute(
         sa.text(
