@@ -95,3 +95,47 @@ def test_sigkill_during_loads_then_rerun_converges(tmp_path: Path) -> None:
         twin = victim / "extracts" / path.relative_to(reference / "extracts")
         assert path.read_bytes() == twin.read_bytes(), path
     assert not list((victim / "extracts").rglob(".*"))  # no temporary folder left visible
+
+
+PUBLISHER = """
+import sys
+from pathlib import Path
+from clauses.extracts import Fmt, Table, write_extract
+
+target, version = Path(sys.argv[1]), 0
+rows = [(f"ligne {i}", i, i / 7) for i in range(40_000)]
+while True:
+    version += 1
+    write_extract(
+        target, workbook_name="conformite.xlsx",
+        tables=[Table("conventions", "Conventions",
+                      [("Texte", Fmt.TEXT), ("Nombre", Fmt.INT), ("Valeur", Fmt.DEC4)], rows)],
+        manifest_extra={"version": version},
+    )
+    print(version, flush=True)
+"""
+
+
+def test_sigkill_during_publication_leaves_a_complete_extract(tmp_path: Path) -> None:
+    import hashlib
+    import json
+
+    target = tmp_path / "extracts" / "11" / "2026-04-01"
+    for delay in (0.3, 0.9, 1.7, 2.6):
+        process = subprocess.Popen(
+            [sys.executable, "-c", PUBLISHER, str(target)], stdout=subprocess.PIPE
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+        if not target.exists():  # killed before the first publication: nothing visible
+            assert not [p for p in target.parent.iterdir() if not p.name.startswith(".")]
+            continue
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
+        for output in manifest["outputs"]:
+            data = (target / output["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == output["sha256"], output["file"]
+        assert sorted(p.name for p in target.iterdir()) == sorted(
+            [o["file"] for o in manifest["outputs"]] + ["manifest.json"]
+        )
+    assert target.exists(), "no publication completed: lengthen the delays"
