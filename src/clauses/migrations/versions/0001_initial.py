@@ -306,6 +306,9 @@ def upgrade() -> None:
         sa.Column("marches_accompagnes", sa.Integer(), nullable=False),
         sa.Column("partenariats", sa.Integer(), nullable=False),
     )
+    # "Is this file still current?" (mart_files, sources) looks work tables up by content.
+    for table in ("work_partitions", "work_strands", "work_bilans"):
+        op.create_index(f"ix_{table}_sha256", table, ["as_of", "sha256"])
     op.create_table(
         "mart_files",
         sa.Column("as_of", sa.Date(), primary_key=True),
