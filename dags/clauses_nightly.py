@@ -22,7 +22,13 @@ logical date D, start of the data interval), what the 18 regions dropped in
    atomically under `extracts/<region>/<D>/`.
 4. **check_regions**: fails the run, after every extract is written, if a region failed.
 
-Manual runs: Params `date` (D, default the logical date) and `regions` (default all).
+A date whose inputs (files received on or before D, with their status), rules and code did
+not change since the previous computed date is cheap: its figures are carried over unless a
+strand crosses a date threshold (Date de fin, R05's deadline), and an extract whose content
+would come out identical is not rewritten.
+
+Manual runs: Params `date` (D, default the logical date), `regions` (default all) and
+`force` (recompute and rewrite even where nothing changed).
 Backfill: `airflow backfill create --dag-id clauses_nightly --from-date ... --to-date ...`.
 """
 
@@ -39,6 +45,11 @@ Backfill: `airflow backfill create --dag-id clauses_nightly --from-date ... --to
             description="D, the date the figures are computed as of (AAAA-MM-JJ)",
         ),
         "regions": Param([], type="array", description="region codes; empty: all 18"),
+        "force": Param(
+            False,
+            type="boolean",
+            description="recompute the figures and rewrite the extracts even where unchanged",
+        ),
     },
     **dag_defaults(),
 )
@@ -71,10 +82,12 @@ def clauses_nightly() -> None:
         from clauses.compute import compute_as_of
         from clauses.warehouse import make_engine
 
-        decisions = compute_as_of(
-            make_engine(task_settings().warehouse_url), date.fromisoformat(received["as_of"])
+        computation = compute_as_of(
+            make_engine(task_settings().warehouse_url),
+            date.fromisoformat(received["as_of"]),
+            force=bool(get_current_context()["params"].get("force")),
         )
-        return {**received, "decisions": decisions}
+        return {**received, "decisions": computation.decisions, "computation": computation.mode}
 
     @task
     def write_extracts(computed: dict) -> dict:
@@ -89,10 +102,11 @@ def clauses_nightly() -> None:
             settings.extracts_dir,
             date.fromisoformat(computed["as_of"]),
             outbox_template=settings.outbox_template,
+            force=bool(get_current_context()["params"].get("force")),
         )
         return {**computed, "extracts": len(published)}
 
-    @task
+    @task(retries=0)  # the regions' errors are recorded: retrying this check changes nothing
     def check_regions(published: dict) -> None:
         if published["failed_regions"]:
             raise RuntimeError(f"regions failed: {', '.join(published['failed_regions'])}")

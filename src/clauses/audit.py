@@ -17,13 +17,8 @@ LEVEL_LABELS = {"blocking": "bloquante", "warning": "avertissement"}
 
 
 def ensure_computed(engine: Engine, as_of: date) -> None:
-    """Compute the figures of `as_of` unless a run already stored them."""
-    with engine.connect() as connection:
-        known = connection.execute(
-            sa.text("SELECT 1 FROM mart_files WHERE as_of = :d LIMIT 1"), {"d": as_of}
-        ).first()
-    if not known:
-        compute_as_of(engine, as_of)
+    """Make the figures of `as_of` current (nothing is written when a run already did)."""
+    compute_as_of(engine, as_of)
 
 
 def _cents(value: Any) -> float | None:

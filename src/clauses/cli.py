@@ -49,7 +49,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from clauses.pipeline import run_date
 
-    report = run_date(_settings(), args.date, regions=args.regions, live=args.live or None)
+    report = run_date(
+        _settings(), args.date, regions=args.regions, live=args.live or None, force=args.force
+    )
     _print_report(report)
     if args.json_report:
         Path(args.json_report).write_text(
@@ -64,7 +66,7 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     settings = _settings()
     day, failed = args.start, 0
     while day <= args.end:
-        report = run_date(settings, day, regions=args.regions, live=False)
+        report = run_date(settings, day, regions=args.regions, live=False, force=args.force)
         failed += bool(report.failed_regions())
         log.info("rebuilt %s: %s", day, report.decisions)
         day += timedelta(days=1)
@@ -101,7 +103,10 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
             + (f"  ERROR {s['error']}" if s["error"] else "")
         )
     print("Timings:", ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
-    print("Decisions:", ", ".join(f"{k}: {v}" for k, v in sorted(report.decisions.items())))
+    print(
+        f"Decisions ({report.computation}):",
+        ", ".join(f"{k}: {v}" for k, v in sorted(report.decisions.items())),
+    )
     for path, reason in report.outside:
         print(f"refused in landing/: {path}: {reason}")
     if report.extracts:
@@ -148,12 +153,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="move loose files into the date's folder (default: only when the date is today)",
     )
     p.add_argument("--json-report", help="also write the run's report (counts, timings) as JSON")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute the figures and rewrite the extracts even where nothing changed",
+    )
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("rebuild", help="recompute every date of a range (a backfill by hand)")
     p.add_argument("--from", dest="start", type=_date, required=True)
     p.add_argument("--to", dest="end", type=_date, required=True)
     p.add_argument("--regions", type=_regions)
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="recompute the figures and rewrite the extracts even where nothing changed",
+    )
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser("explain", help="how every amount of a strand was obtained, as of a date")

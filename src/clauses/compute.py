@@ -7,17 +7,21 @@ the previous state.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from datetime import date
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.config import RULES_DIR
+from clauses import explanations, rules
+from clauses.config import RULES_DIR, SQL_DIR
 from clauses.explanations import describe
 from clauses.rules import refresh_rule_tables
-from clauses.warehouse import COMPUTE_LOCK, sql_statements
+from clauses.warehouse import COMPUTE_LOCK, insert_mappings, sql_statements
 
 log = logging.getLogger(__name__)
 
@@ -55,23 +59,87 @@ STEPS = (
 )
 
 
-def compute_as_of(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> dict[str, int]:
-    """Recompute every mart row of `as_of`; returns the count of strands per decision."""
+@dataclass
+class Computation:
+    """What `compute_as_of` did for a date: computed in full, carried over from an earlier
+    date with the same inputs, or nothing (the date's figures were already those)."""
+
+    as_of: date
+    mode: str  # computed | carried | unchanged
+    basis_as_of: date
+    decisions: dict[str, int]
+    seconds: float
+
+
+def inputs_fingerprint(connection: Connection, as_of: date, rules_dir: Path = RULES_DIR) -> str:
+    """SHA-256 of everything the figures as of `as_of` depend on, but the date itself: every
+    file entry received on or before it with its status (contract §5), the rules files and
+    the code of the computation (its SQL and the Python that writes rules and explanations)."""
+    digest = hashlib.sha256()
+    entries = connection.execute(
+        sa.text(
+            "SELECT region, receipt_date, file_name, sha256, status, kinds FROM raw_files "
+            "WHERE receipt_date <= :as_of ORDER BY region, receipt_date, file_name, sha256"
+        ),
+        {"as_of": as_of},
+    )
+    for entry in entries:
+        digest.update(repr(tuple(str(value) for value in entry)).encode())
+    code = [Path(__file__), Path(explanations.__file__), Path(rules.__file__)]
+    for path in [*sorted(rules_dir.glob("*.toml")), *sorted(SQL_DIR.glob("*.sql")), *code]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def compute_as_of(
+    engine: Engine, as_of: date, rules_dir: Path = RULES_DIR, *, force: bool = False
+) -> Computation:
+    """Make the mart rows of `as_of` current, rewriting nothing that would come out identical.
+
+    - The date was computed from the same inputs already: nothing is written.
+    - An earlier date P has the same inputs and no strand crosses a date threshold of the
+      rules between P and `as_of` (Date de fin, R05's deadline): the figures of P are the
+      figures of `as_of`, copied in one statement per mart table.
+    - Otherwise (or with `force`) every step of `sql/` runs.
+    In every case the date's rows change in one transaction: an interrupted computation leaves
+    the previous state.
+    """
+    started = time.perf_counter()
     params = {"as_of": as_of}
     with engine.begin() as connection:
         _lock(connection)
-        refresh_rule_tables(connection, rules_dir)
-        for table in (*MART_TABLES, *WORK_TABLES):
-            connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
-        _analyze(connection, STAGING_TABLES)
-        for step in STEPS:
-            for statement in sql_statements(step):
-                connection.execute(statement, params)
-            if step.startswith("insert_work_"):
-                _analyze(connection, (step.removeprefix("insert_"),))
-        _write_explanations(connection, as_of)
-        for table in WORK_TABLES:
-            connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
+        fingerprint = inputs_fingerprint(connection, as_of, rules_dir)
+        done = connection.execute(
+            sa.text("SELECT inputs_sha256, basis_as_of FROM computations WHERE as_of = :as_of"),
+            params,
+        ).first()
+        basis = None if force else _carry_basis(connection, as_of, fingerprint)
+        if done is not None and done[0] == fingerprint and not force:
+            mode, basis_as_of = "unchanged", _as_date(done[1])
+        else:
+            for table in (*MART_TABLES, *WORK_TABLES):
+                connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
+            if basis is not None:
+                _carry(connection, basis, as_of)
+                mode, basis_as_of = "carried", basis
+            else:
+                _compute(connection, as_of, rules_dir)
+                mode, basis_as_of = "computed", as_of
+            connection.execute(sa.text("DELETE FROM computations WHERE as_of = :as_of"), params)
+            insert_mappings(
+                connection,
+                "computations",
+                [
+                    {
+                        "as_of": as_of,
+                        "inputs_sha256": fingerprint,
+                        "mode": mode,
+                        "basis_as_of": basis_as_of,
+                        "seconds": time.perf_counter() - started,
+                        "computed_at": datetime.now(UTC),
+                    }
+                ],
+            )
         decisions: dict[str, int] = dict(
             connection.execute(
                 sa.text(
@@ -81,8 +149,73 @@ def compute_as_of(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> d
                 params,
             ).all()
         )
-    log.info("computed figures as of %s: %s", as_of, decisions)
-    return decisions
+    seconds = time.perf_counter() - started
+    log.info(
+        "figures as of %s %s (basis %s) in %.2f s: %s", as_of, mode, basis_as_of, seconds, decisions
+    )
+    return Computation(as_of, mode, basis_as_of, decisions, seconds)
+
+
+def _as_date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _carry_basis(connection: Connection, as_of: date, fingerprint: str) -> date | None:
+    """The latest earlier date whose figures are those of `as_of`, if any: same inputs, and no
+    strand whose Date de fin or R05 deadline t lies in [P, as_of) (the only comparisons of the
+    rules with the date itself, in update_mart_conventions_decision.sql and
+    insert_mart_rule_results.sql)."""
+    previous = connection.execute(
+        sa.text(
+            "SELECT as_of, inputs_sha256 FROM computations WHERE as_of < :as_of "
+            "ORDER BY as_of DESC LIMIT 1"
+        ),
+        {"as_of": as_of},
+    ).first()
+    if previous is None or previous[1] != fingerprint:
+        return None
+    basis = _as_date(previous[0])
+    window = {"p": basis, "d": as_of}
+    crossings = connection.execute(
+        sa.text(
+            "SELECT (SELECT COUNT(*) FROM mart_conventions WHERE as_of = :p "
+            "AND date_fin >= :p AND date_fin < :d) + (SELECT COUNT(*) FROM mart_rule_results "
+            "WHERE as_of = :p AND rule_id = 'R05' AND expected_date >= :p "
+            "AND expected_date < :d)"
+        ),
+        window,
+    ).scalar_one()
+    return basis if crossings == 0 else None
+
+
+def _carry(connection: Connection, basis: date, as_of: date) -> None:
+    """Copy the mart rows of `basis` as the rows of `as_of`."""
+    inspector = sa.inspect(connection)
+    for table in MART_TABLES:
+        columns = [c["name"] for c in inspector.get_columns(table) if c["name"] != "as_of"]
+        names = ", ".join(columns)
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {table} (as_of, {names}) "
+                f"SELECT :as_of, {names} FROM {table} WHERE as_of = :basis"
+            ),
+            {"as_of": as_of, "basis": basis},
+        )
+
+
+def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
+    """Every step of `sql/`, then the explanations; work tables emptied afterwards."""
+    params = {"as_of": as_of}
+    refresh_rule_tables(connection, rules_dir)
+    _analyze(connection, STAGING_TABLES)
+    for step in STEPS:
+        for statement in sql_statements(step):
+            connection.execute(statement, params)
+        if step.startswith("insert_work_"):
+            _analyze(connection, (step.removeprefix("insert_"),))
+    _write_explanations(connection, as_of)
+    for table in WORK_TABLES:
+        connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
 
 
 def _analyze(connection: Connection, tables: tuple[str, ...]) -> None:
@@ -94,10 +227,13 @@ def _analyze(connection: Connection, tables: tuple[str, ...]) -> None:
 
 
 def _lock(connection: Connection) -> None:
-    """Serialise computations (PostgreSQL; SQLite serialises writers already): every date
-    rewrites the shared rule tables, and a backfill runs several dates at once."""
+    """Serialise computations: every date rewrites the shared rule tables and reads the
+    register of computations, and a backfill runs several dates at once. PostgreSQL: an
+    advisory lock; SQLite: a first write takes the database's write lock at once."""
     if connection.dialect.name == "postgresql":
         connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPUTE_LOCK})
+    else:
+        connection.execute(sa.text("DELETE FROM computations WHERE 0 = 1"))
 
 
 def _write_explanations(connection: Connection, as_of: date) -> None:
@@ -139,4 +275,4 @@ def _write_explanations(connection: Connection, as_of: date) -> None:
         )
 
 
-__all__ = ["compute_as_of"]
+__all__ = ["Computation", "compute_as_of", "inputs_fingerprint"]

@@ -37,6 +37,7 @@ class RunReport:
     outside: list[tuple[str, str]] = field(default_factory=list)
     regions: dict[str, dict[str, object]] = field(default_factory=dict)
     decisions: dict[str, int] = field(default_factory=dict)
+    computation: str = ""  # computed | carried (from an earlier date) | unchanged
     extracts: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
@@ -133,21 +134,24 @@ def run_date(
     regions: set[str] | None = None,
     live: bool | None = None,
     run_id: str | None = None,
+    force: bool = False,
 ) -> RunReport:
-    """A whole run as of `as_of`: the nightly run by hand."""
+    """A whole run as of `as_of`: the nightly run by hand. With `force`, the figures and the
+    extracts are rewritten even where they would come out identical."""
     live = (as_of == today_in_paris()) if live is None else live
     run_id = run_id or f"manual__{as_of.isoformat()}__{uuid.uuid4().hex[:8]}"
     started = time.perf_counter()
     engine = prepare_warehouse(settings)
     report = receive_and_load(settings, engine, as_of, live=live, run_id=run_id, regions=regions)
     step = time.perf_counter()
-    report.decisions = compute_as_of(engine, as_of)
+    computation = compute_as_of(engine, as_of, force=force)
+    report.decisions, report.computation = computation.decisions, computation.mode
     compute_s = time.perf_counter() - step
     step = time.perf_counter()
     report.extracts = {
         region: str(path)
         for region, path in publish_extracts(
-            engine, settings.extracts_dir, as_of, regions, settings.outbox_template
+            engine, settings.extracts_dir, as_of, regions, settings.outbox_template, force=force
         ).items()
     }
     report.timings = {

@@ -7,6 +7,8 @@ and files; the nation gets `extracts/national/<D>/`. Each folder is published at
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from datetime import date
@@ -17,9 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from clauses import extracts, visual
 from clauses.contract import REGIONS
 from clauses.explanations import LEVEL_LABELS
-from clauses.extracts import Fmt, Table, deliver_folder, write_extract
+from clauses.extracts import MANIFEST_NAME, Fmt, Table, deliver_folder, write_extract
 from clauses.rules import rules_for
 
 log = logging.getLogger(__name__)
@@ -378,39 +381,96 @@ def publish_extracts(
     as_of: date,
     regions: set[str] | None = None,
     outbox_template: str | None = None,
+    *,
+    force: bool = False,
 ) -> dict[str, Path]:
     """Write every region's extract and the national one; returns region → folder.
 
-    With `outbox_template` (a path holding `{region}`), each region's folder is also delivered
-    to that region's own outbox, and nothing else is: no other region's, not the national one.
+    An extract whose folder already holds the same content (same tables, manifest facts,
+    summary page and rendering code: `content_sha256` in its manifest) is left as it is,
+    unless `force`. With `outbox_template` (a path holding `{region}`), each region's folder is
+    also delivered to that region's own outbox, and nothing else is: no other region's, not
+    the national one.
     """
     published: dict[str, Path] = {}
     day = as_of.isoformat()
+    written = 0
     with engine.connect() as connection:
         for region in regions_to_publish(connection, as_of):
             if regions is not None and region not in regions:
                 continue
             tables, manifest = region_tables(connection, region, as_of)
-            published[region] = write_extract(
-                extracts_dir / region / day,
-                workbook_name=f"conformite_{region}_{day}.xlsx",
-                tables=tables,
-                manifest_extra=manifest,
-                documents={SUMMARY_PAGE: summary_page(connection, as_of, region)},
-            )
-            if outbox_template:
-                outbox = Path(outbox_template.format(region=region))
-                deliver_folder(published[region], outbox / day)
+            target = extracts_dir / region / day
+            documents = {SUMMARY_PAGE: summary_page(connection, as_of, region)}
+            if _publish(
+                target, f"conformite_{region}_{day}.xlsx", tables, manifest, documents, force
+            ):
+                written += 1
+                if outbox_template:
+                    deliver_folder(target, Path(outbox_template.format(region=region)) / day)
+            published[region] = target
         tables, manifest = national_table(connection, as_of)
-        published["national"] = write_extract(
-            extracts_dir / "national" / day,
-            workbook_name=f"consolidation_nationale_{day}.xlsx",
-            tables=tables,
-            manifest_extra=manifest,
-            documents={SUMMARY_PAGE: summary_page(connection, as_of, None)},
+        target = extracts_dir / "national" / day
+        documents = {SUMMARY_PAGE: summary_page(connection, as_of, None)}
+        written += _publish(
+            target, f"consolidation_nationale_{day}.xlsx", tables, manifest, documents, force
         )
-    log.info("published %d extracts as of %s in %s", len(published), as_of, extracts_dir)
+        published["national"] = target
+    log.info(
+        "extracts as of %s in %s: %d written, %d unchanged",
+        as_of,
+        extracts_dir,
+        written,
+        len(published) - written,
+    )
     return published
+
+
+# The code that turns the tables into files: a change in it changes every extract's content.
+RENDERING_CODE = (Path(__file__), Path(extracts.__file__), Path(visual.__file__))
+
+
+def content_sha256(tables: list[Table], manifest: dict[str, Any], documents: dict[str, str]) -> str:
+    """A fingerprint of what an extract folder would hold, computed before writing it."""
+    digest = hashlib.sha256()
+    for path in RENDERING_CODE:
+        digest.update(path.read_bytes())
+    digest.update(json.dumps(manifest, sort_keys=True, default=str).encode())
+    for table in tables:
+        digest.update(repr((table.name, table.sheet, table.columns, table.rows)).encode())
+    for name, text in sorted(documents.items()):
+        digest.update(name.encode() + b"\0" + text.encode())
+    return digest.hexdigest()
+
+
+def _publish(
+    target: Path,
+    workbook_name: str,
+    tables: list[Table],
+    manifest: dict[str, Any],
+    documents: dict[str, str],
+    force: bool,
+) -> bool:
+    """Write one extract folder unless it already holds this content; True when written."""
+    fingerprint = content_sha256(tables, manifest, documents)
+    if not force and _published_content(target) == fingerprint:
+        return False
+    write_extract(
+        target,
+        workbook_name=workbook_name,
+        tables=tables,
+        manifest_extra={**manifest, "content_sha256": fingerprint},
+        documents=documents,
+    )
+    return True
+
+
+def _published_content(target: Path) -> str | None:
+    try:
+        manifest = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return manifest.get("content_sha256") if isinstance(manifest, dict) else None
 
 
 INDICATORS = (

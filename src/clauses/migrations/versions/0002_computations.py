@@ -1,0 +1,32 @@
+"""The register of computations: what each date's figures were computed from.
+
+One row per date D: the fingerprint of everything D's figures depend on (the files received on
+or before D with their status, the rules files, the SQL of the computation), how they were
+obtained (computed, or carried over from an earlier date whose figures are necessarily the
+same) and when. A later run for D with the same fingerprint rewrites nothing.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    op.create_table(
+        "computations",
+        sa.Column("as_of", sa.Date(), primary_key=True),
+        sa.Column("inputs_sha256", sa.String(64), nullable=False),
+        sa.Column("mode", sa.String(16), nullable=False),  # computed | carried
+        sa.Column("basis_as_of", sa.Date(), nullable=False),  # the date computed in full
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("computations")

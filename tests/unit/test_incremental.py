@@ -1,0 +1,133 @@
+"""Cheap dates: a date whose inputs did not change is carried over or left alone, and gives the
+same figures and extracts as a full computation (tests/small_landing.py, SQLite)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from small_landing import write_small_landing
+
+from clauses.compute import compute_as_of
+from clauses.config import load_settings
+from clauses.pipeline import run_date
+from clauses.warehouse import make_engine
+
+MARTS = (
+    "mart_conventions",
+    "mart_rule_results",
+    "mart_regions",
+    "mart_files",
+    "mart_convention_sources",
+    "mart_monthly_hours",
+)
+# Landing: files received 2024-01-15, 02-05, 03-05, 04-02, 07-20 and 2025-01-20; the strand's
+# R05 deadline is 2024-08-01 and its Date de fin 2024-12-31.
+SCHEDULE = [
+    (date(2024, 4, 10), "computed"),  # the first date
+    (date(2024, 5, 15), "carried"),  # nothing received, no threshold crossed
+    (date(2024, 7, 31), "computed"),  # the interim report of 07-20 is new
+    (date(2024, 8, 2), "computed"),  # nothing received, but R05's deadline 08-01 passed
+    (date(2024, 8, 10), "carried"),
+    (date(2024, 12, 31), "carried"),  # still en cours on its last day
+    (date(2025, 1, 2), "computed"),  # Date de fin crossed, nothing received
+    (date(2025, 1, 19), "carried"),
+    (date(2025, 2, 1), "computed"),  # the annual report of 01-20
+]
+
+
+def mart_rows(url: str, day: date) -> dict[str, list[tuple]]:
+    with make_engine(url).connect() as connection:
+        return {
+            table: sorted(
+                tuple(str(v) for k, v in row._mapping.items() if k not in ("as_of", "file_id"))
+                for row in connection.execute(
+                    sa.text(f"SELECT * FROM {table} WHERE as_of = :d"), {"d": day}
+                )
+            )
+            for table in MARTS
+        }
+
+
+def modes(url: str) -> dict[date, str]:
+    with make_engine(url).connect() as connection:
+        rows = connection.execute(sa.text("SELECT as_of, mode FROM computations")).all()
+    return {date.fromisoformat(str(d)): m for d, m in rows}
+
+
+def test_carried_dates_equal_full_computations(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    # Load every file first, as a run as of the last date does: the register then holds files
+    # received after the early dates, which must not count for them.
+    run_date(settings, date(2025, 3, 1))
+    engine = make_engine(settings.warehouse_url)
+    seen = {day: compute_as_of(engine, day).mode for day, _ in SCHEDULE}
+    assert seen == dict(SCHEDULE)
+    assert modes(settings.warehouse_url) == {**dict(SCHEDULE), date(2025, 3, 1): "computed"}
+
+    # The same dates computed in full, each on its own, in a second warehouse.
+    reference = f"sqlite:///{data_dir / 'reference.sqlite'}"
+    full = make_engine(reference)
+    run_date(load_settings(warehouse_url=reference), date(2025, 3, 1))
+    for day, _ in SCHEDULE:
+        assert compute_as_of(full, day, force=True).mode == "computed"
+    for day, _ in SCHEDULE:
+        carried, computed = mart_rows(settings.warehouse_url, day), mart_rows(reference, day)
+        assert sum(len(rows) for rows in carried.values()) > 10
+        assert carried == computed, day
+
+
+def test_rerun_rewrites_nothing_unless_inputs_change_or_forced(data_dir: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    day = date(2024, 4, 10)
+    first = run_date(settings, day)
+    assert first.computation == "computed"
+    folder = data_dir / "extracts" / "11" / day.isoformat()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["content_sha256"]) == 64
+    inode = folder.stat().st_ino
+
+    again = run_date(settings, day)
+    assert again.computation == "unchanged" and again.decisions == first.decisions
+    assert folder.stat().st_ino == inode  # the folder was not replaced
+
+    forced = run_date(settings, day, force=True)
+    assert forced.computation == "computed"
+    assert folder.stat().st_ino != inode
+    assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))[
+        "content_sha256"
+    ] == manifest["content_sha256"]
+    inode = folder.stat().st_ino
+
+    # A file received late for that date changes its inputs: figures and extract rewritten.
+    late = data_dir / "landing" / "11" / "2024-04-10" / "heures_2024-03.csv"
+    late.parent.mkdir()
+    source = data_dir / "landing" / "11" / "2024-02-05" / "heures_2024-01.csv"
+    late.write_text(
+        source.read_text(encoding="utf-8").replace("2024-01", "2024-03"), encoding="utf-8"
+    )
+    changed = run_date(settings, day)
+    assert changed.computation == "computed"
+    assert folder.stat().st_ino != inode
+    files = (folder / "fichiers.csv").read_text(encoding="utf-8-sig")
+    assert "heures_2024-03.csv" in files
+
+
+def test_rules_change_recomputes(data_dir: Path, tmp_path: Path) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    run_date(settings, date(2024, 4, 10))
+    engine = make_engine(settings.warehouse_url)
+    from clauses.config import RULES_DIR
+
+    rules_dir = tmp_path / "rules"
+    shutil.copytree(RULES_DIR, rules_dir)
+    assert compute_as_of(engine, date(2024, 4, 11), rules_dir).mode == "carried"
+    (rules_dir / "2024.toml").write_text('version = "r-2024"\n[amounts]\nrate_default = 0.75\n')
+    assert compute_as_of(engine, date(2024, 4, 11), rules_dir).mode == "computed"
+    assert compute_as_of(engine, date(2024, 4, 12), rules_dir).mode == "carried"
