@@ -44,7 +44,8 @@ def test_dag_id_is_the_file_stem(dagbag, path: Path) -> None:  # type: ignore[no
     dag = dagbag.dags.get(path.stem)
     assert dag is not None, f"{path.name} must define the DAG {path.stem}"
     assert dag.doc_md and dag.tags
-    assert all(task.retries >= 1 for task in dag.tasks)
+    # Tasks that touch the warehouse or files retry; a final check of recorded failures doesn't.
+    assert all(task.retries >= 1 for task in dag.tasks if not task.task_id.startswith("check_"))
     assert all(task.on_failure_callback for task in dag.tasks)
 
 
