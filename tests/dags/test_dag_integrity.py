@@ -61,7 +61,7 @@ def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # typ
     assert type(timetable).__name__ == "CronDataIntervalTimetable"
     assert str(timetable._timezone.name) == "Europe/Paris"
     assert timetable.summary.startswith("0 0")
-    assert dag.max_active_runs == 1 and set(dag.params.keys()) == {"date", "regions"}
+    assert dag.max_active_runs == 1 and set(dag.params.keys()) == {"date", "regions", "force"}
 
 
 def test_dag_files_import_no_heavy_library_at_module_level() -> None:
