@@ -449,8 +449,10 @@ def _build(
     extra: dict[str, Any],
     created: datetime | None,
     documents: dict[str, str] | None = None,
+    reuse: dict[str, Path] | None = None,
 ) -> None:
     """Write every file of the extract into the (new, empty) staging folder."""
+    reuse = reuse or {}
     outputs: list[dict[str, Any]] = []
     for name, text in (documents or {}).items():
         path = staging / name
@@ -460,19 +462,33 @@ def _build(
         outputs.append({"file": name, "sha256": _sha256(path), "rows": None})
     for table in tables:
         path = staging / f"{table.name}.csv"
-        _write_csv(path, table)
+        if path.name in reuse:
+            _copy_new(reuse[path.name], path)
+        else:
+            _write_csv(path, table)
         outputs.append({"file": path.name, "sha256": _sha256(path), "rows": len(table.rows)})
-    work_dir = staging / ".xlsxwriter"
-    os.mkdir(work_dir, 0o700)
-    try:
-        path = staging / workbook_name
-        _write_workbook(path, tables, work_dir, created)
-    finally:
-        shutil.rmtree(work_dir, ignore_errors=True)
+    path = staging / workbook_name
+    if workbook_name in reuse:
+        _copy_new(reuse[workbook_name], path)
+    else:
+        work_dir = staging / ".xlsxwriter"
+        os.mkdir(work_dir, 0o700)
+        try:
+            _write_workbook(path, tables, work_dir, created)
+        finally:
+            shutil.rmtree(work_dir, ignore_errors=True)
     total = sum(len(table.rows) for table in tables)
     outputs.append({"file": workbook_name, "sha256": _sha256(path), "rows": total})
     _write_manifest(staging / MANIFEST_NAME, outputs, extra)
     _fsync_dir(staging)
+
+
+def _copy_new(source: Path, path: Path) -> None:
+    """Copy ``source`` into the new file ``path`` (FILE_MODE), flushed to disk."""
+    with open(source, "rb") as reader, os.fdopen(_open_new(path), "wb") as writer:
+        shutil.copyfileobj(reader, writer)
+        writer.flush()
+        os.fsync(writer.fileno())
 
 
 # --------------------------------------------------------------------------------------------
@@ -655,6 +671,7 @@ def write_extract(
     manifest_extra: dict[str, Any],
     created: datetime | None = None,
     documents: dict[str, str] | None = None,
+    reuse: dict[str, Path] | None = None,
 ) -> Path:
     """Write an extract folder and publish it atomically at ``target_dir``; return it.
 
@@ -665,14 +682,18 @@ def write_extract(
     moment, and after a crash, the target is the previous complete extract or the new one.
     ``documents`` are more files (name -> UTF-8 text, e.g. the visual summary page), listed in
     the manifest with ``rows`` null. ``created`` fixes the workbook's creation timestamp (by
-    default, now), which makes the workbook's bytes reproducible. Directories get mode 0o750,
-    files 0o640.
+    default, now), which makes the workbook's bytes reproducible. ``reuse`` maps output names
+    (a table's CSV, the workbook) to files known to hold exactly what would be written, e.g.
+    the same date-free content published for an earlier date: they are copied instead of
+    rendered again. Directories get mode 0o750, files 0o640.
     """
     target_dir = Path(target_dir)
     _validate(target_dir, workbook_name, tables, manifest_extra)
     _build_and_publish(
         target_dir,
-        lambda staging: _build(staging, workbook_name, tables, manifest_extra, created, documents),
+        lambda staging: _build(
+            staging, workbook_name, tables, manifest_extra, created, documents, reuse or {}
+        ),
     )
     log.info(
         "extract published at %s: %d tables, %d rows",

@@ -7,10 +7,14 @@ and files; the nation gets `extracts/national/<D>/`. Each folder is published at
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import os
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -386,11 +390,13 @@ def publish_extracts(
 ) -> dict[str, Path]:
     """Write every region's extract and the national one; returns region → folder.
 
-    An extract whose folder already holds the same content (same tables, manifest facts,
-    summary page and rendering code: `content_sha256` in its manifest) is left as it is,
-    unless `force`. With `outbox_template` (a path holding `{region}`), each region's folder is
-    also delivered to that region's own outbox, and nothing else is: no other region's, not
-    the national one.
+    Nothing is rewritten that would come out identical (unless `force`): a folder that already
+    holds this content (`content_sha256` in its manifest: tables, manifest facts, summary and
+    rendering code, the date aside) is left as it is, and a new date whose content equals the
+    previous date's extract takes that extract's CSV files and workbook as they are; only its
+    summary page and manifest, which carry the date, are written. With `outbox_template` (a
+    path holding `{region}`), each region's folder is also delivered to that region's own
+    outbox, and nothing else is: no other region's, not the national one.
     """
     published: dict[str, Path] = {}
     day = as_of.isoformat()
@@ -400,22 +406,29 @@ def publish_extracts(
             if regions is not None and region not in regions:
                 continue
             tables, manifest = region_tables(connection, region, as_of)
-            target = extracts_dir / region / day
-            documents = {SUMMARY_PAGE: summary_page(connection, as_of, region)}
-            if _publish(
-                target, f"conformite_{region}_{day}.xlsx", tables, manifest, documents, force
-            ):
+            extract = Extract(
+                extracts_dir / region / day,
+                f"conformite_{region}_{day}.xlsx",
+                tables,
+                manifest,
+                summary_data(connection, as_of, region),
+            )
+            if extract.publish(force):
                 written += 1
                 if outbox_template:
-                    deliver_folder(target, Path(outbox_template.format(region=region)) / day)
-            published[region] = target
+                    outbox = Path(outbox_template.format(region=region)) / day
+                    deliver_folder(extract.target, outbox)
+            published[region] = extract.target
         tables, manifest = national_table(connection, as_of)
-        target = extracts_dir / "national" / day
-        documents = {SUMMARY_PAGE: summary_page(connection, as_of, None)}
-        written += _publish(
-            target, f"consolidation_nationale_{day}.xlsx", tables, manifest, documents, force
+        extract = Extract(
+            extracts_dir / "national" / day,
+            f"consolidation_nationale_{day}.xlsx",
+            tables,
+            manifest,
+            summary_data(connection, as_of, None),
         )
-        published["national"] = target
+        written += extract.publish(force)
+        published["national"] = extract.target
     log.info(
         "extracts as of %s in %s: %d written, %d unchanged",
         as_of,
@@ -428,46 +441,73 @@ def publish_extracts(
 
 # The code that turns the tables into files: a change in it changes every extract's content.
 RENDERING_CODE = (Path(__file__), Path(extracts.__file__), Path(visual.__file__))
+_DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def content_sha256(tables: list[Table], manifest: dict[str, Any], documents: dict[str, str]) -> str:
-    """A fingerprint of what an extract folder would hold, computed before writing it."""
-    digest = hashlib.sha256()
-    for path in RENDERING_CODE:
-        digest.update(path.read_bytes())
-    digest.update(json.dumps(manifest, sort_keys=True, default=str).encode())
-    for table in tables:
-        digest.update(repr((table.name, table.sheet, table.columns, table.rows)).encode())
-    for name, text in sorted(documents.items()):
-        digest.update(name.encode() + b"\0" + text.encode())
-    return digest.hexdigest()
+@dataclass
+class Extract:
+    """One extract folder to publish: `target` is `<extracts>/<scope>/<D>`."""
+
+    target: Path
+    workbook_name: str
+    tables: list[Table]
+    manifest: dict[str, Any]
+    summary: Any  # visual.SummaryData
+
+    def content_sha256(self) -> str:
+        """What the folder holds, the date aside, computed before writing anything."""
+        digest = hashlib.sha256()
+        for path in RENDERING_CODE:
+            digest.update(path.read_bytes())
+        facts = {k: v for k, v in self.manifest.items() if k != "as_of"}
+        digest.update(json.dumps(facts, sort_keys=True, default=str).encode())
+        for table in self.tables:
+            digest.update(repr((table.name, table.sheet, table.columns, table.rows)).encode())
+        digest.update(repr(dataclasses.replace(self.summary, as_of=None)).encode())
+        return digest.hexdigest()
+
+    def publish(self, force: bool) -> bool:
+        """Write the folder unless it holds this content already; True when written."""
+        content = self.content_sha256()
+        if not force and _published_content(self.target) == content:
+            return False
+        reuse: dict[str, Path] = {}
+        previous = None if force else self._previous_with(content)
+        if previous is not None:
+            reuse = {f"{t.name}.csv": previous / f"{t.name}.csv" for t in self.tables}
+            old_workbook = self.workbook_name.replace(self.target.name, previous.name)
+            reuse[self.workbook_name] = previous / old_workbook
+        write_extract(
+            self.target,
+            workbook_name=self.workbook_name,
+            tables=self.tables,
+            manifest_extra={**self.manifest, "content_sha256": content},
+            documents={SUMMARY_PAGE: visual.render_summary_page(self.summary)},
+            reuse=reuse,
+        )
+        if previous is not None:
+            log.info("%s: same content as %s, its files reused", self.target, previous.name)
+        return True
+
+    def _previous_with(self, content: str) -> Path | None:
+        """The latest earlier date's folder of this scope, if it holds the same content."""
+        try:
+            days = [
+                entry.name
+                for entry in os.scandir(self.target.parent)
+                if _DAY_FOLDER.fullmatch(entry.name) and entry.name < self.target.name
+            ]
+        except FileNotFoundError:
+            return None
+        if not days:
+            return None
+        previous = self.target.parent / max(days)
+        return previous if _published_content(previous) == content else None
 
 
-def _publish(
-    target: Path,
-    workbook_name: str,
-    tables: list[Table],
-    manifest: dict[str, Any],
-    documents: dict[str, str],
-    force: bool,
-) -> bool:
-    """Write one extract folder unless it already holds this content; True when written."""
-    fingerprint = content_sha256(tables, manifest, documents)
-    if not force and _published_content(target) == fingerprint:
-        return False
-    write_extract(
-        target,
-        workbook_name=workbook_name,
-        tables=tables,
-        manifest_extra={**manifest, "content_sha256": fingerprint},
-        documents=documents,
-    )
-    return True
-
-
-def _published_content(target: Path) -> str | None:
+def _published_content(folder: Path) -> str | None:
     try:
-        manifest = json.loads((target / MANIFEST_NAME).read_text(encoding="utf-8"))
+        manifest = json.loads((folder / MANIFEST_NAME).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return manifest.get("content_sha256") if isinstance(manifest, dict) else None
@@ -486,17 +526,9 @@ DECISION_ORDER = ("libérable", "à examiner", "suspendu", "reversement", "en co
 SUMMARY_PAGE = "synthese.html"
 
 
-def summary_page(connection: Connection, as_of: date, region: str | None) -> str:
-    """The self-contained visual summary page (HTML, inline SVG charts)."""
-    from clauses.visual import render_summary_page
-
-    return render_summary_page(summary_data(connection, as_of, region))
-
-
 def summary_data(connection: Connection, as_of: date, region: str | None) -> Any:
     """What the visual summary of a region (or of the nation, `region` None) shows."""
     from clauses.explanations import euros, french_number
-    from clauses.visual import IndicatorBar, SummaryData
 
     scope = "" if region is None else " AND code_region = :r"
     params = {"d": as_of, "r": region}
@@ -514,7 +546,7 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
         with_objective = [s for s in facilitators if (s[objective] or 0) > 0]
         weight = sum(s["etp_en_poste"] for s in with_objective)
         bars.append(
-            IndicatorBar(
+            visual.IndicatorBar(
                 label,
                 sum(s[realised] or 0 for s in facilitators) / in_post if in_post else None,
                 sum(s[objective] * s["etp_en_poste"] for s in with_objective) / weight
@@ -557,7 +589,7 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
         return euros(value).replace(" €", "\u00a0€")  # keep the sign with its amount
 
     title = "France entière" if region is None else f"{REGIONS[region][0]} ({region})"
-    return SummaryData(
+    return visual.SummaryData(
         title=title,
         as_of=as_of,
         key_figures=[

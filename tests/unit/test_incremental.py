@@ -4,10 +4,12 @@ same figures and extracts as a full computation (tests/small_landing.py, SQLite)
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from small_landing import write_small_landing
 
@@ -99,9 +101,10 @@ def test_rerun_rewrites_nothing_unless_inputs_change_or_forced(data_dir: Path) -
     forced = run_date(settings, day, force=True)
     assert forced.computation == "computed"
     assert folder.stat().st_ino != inode
-    assert json.loads((folder / "manifest.json").read_text(encoding="utf-8"))[
-        "content_sha256"
-    ] == manifest["content_sha256"]
+    assert (
+        json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["content_sha256"]
+        == manifest["content_sha256"]
+    )
     inode = folder.stat().st_ino
 
     # A file received late for that date changes its inputs: figures and extract rewritten.
@@ -131,3 +134,42 @@ def test_rules_change_recomputes(data_dir: Path, tmp_path: Path) -> None:
     (rules_dir / "2024.toml").write_text('version = "r-2024"\n[amounts]\nrate_default = 0.75\n')
     assert compute_as_of(engine, date(2024, 4, 11), rules_dir).mode == "computed"
     assert compute_as_of(engine, date(2024, 4, 12), rules_dir).mode == "carried"
+
+
+def test_next_date_with_the_same_content_reuses_the_previous_files(
+    data_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    run_date(settings, date(2024, 5, 15))
+    with caplog.at_level(logging.INFO, logger="clauses.publish"):
+        carried = run_date(settings, date(2024, 5, 16))
+    assert carried.computation == "carried"
+    reused = [r.getMessage() for r in caplog.records if "files reused" in r.getMessage()]
+    assert len(reused) == 2  # region 11 and the national extract
+    before, after = (data_dir / "extracts" / "11" / d for d in ("2024-05-15", "2024-05-16"))
+    old = json.loads((before / "manifest.json").read_text(encoding="utf-8"))
+    new = json.loads((after / "manifest.json").read_text(encoding="utf-8"))
+    assert new["as_of"] == "2024-05-16" and new["content_sha256"] == old["content_sha256"]
+    assert (after / "conformite_11_2024-05-16.xlsx").read_bytes() == (
+        before / "conformite_11_2024-05-15.xlsx"
+    ).read_bytes()
+    assert "16/05/2024" in (after / "synthese.html").read_text(encoding="utf-8")
+
+    # The same date rendered from scratch gives the same CSV bytes and workbook cells.
+    import openpyxl
+
+    forced = data_dir / "forced"
+    shutil.copytree(after, forced)
+    run_date(settings, date(2024, 5, 16), force=True)
+    for name in ("conventions.csv", "anomalies.csv", "fichiers.csv", "synthese.csv"):
+        assert (after / name).read_bytes() == (forced / name).read_bytes(), name
+    workbooks = [
+        openpyxl.load_workbook(folder / "conformite_11_2024-05-16.xlsx", read_only=True)
+        for folder in (after, forced)
+    ]
+    cells = [
+        {ws.title: [tuple(r) for r in ws.iter_rows(values_only=True)] for ws in wb.worksheets}
+        for wb in workbooks
+    ]
+    assert cells[0] == cells[1] and len(cells[0]["Conventions"]) == 2
