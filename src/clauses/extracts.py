@@ -484,7 +484,14 @@ def _build(
 
 
 def _copy_new(source: Path, path: Path) -> None:
-    """Copy ``source`` into the new file ``path`` (FILE_MODE), flushed to disk."""
+    """Make the new file ``path`` hold the bytes of ``source``: a hard link when possible
+    (published files are never modified in place, only replaced with their folder, and the
+    source is already on disk), else a copy (FILE_MODE) flushed to disk."""
+    try:
+        os.link(source, path, follow_symlinks=False)
+        return
+    except OSError:
+        pass
     with open(source, "rb") as reader, os.fdopen(_open_new(path), "wb") as writer:
         shutil.copyfileobj(reader, writer)
         writer.flush()
