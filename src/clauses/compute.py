@@ -209,10 +209,12 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     refresh_rule_tables(connection, rules_dir)
     _analyze(connection, STAGING_TABLES)
     for step in STEPS:
+        started = time.perf_counter()
         for statement in sql_statements(step):
             connection.execute(statement, params)
         if step.startswith("insert_work_"):
             _analyze(connection, (step.removeprefix("insert_"),))
+        log.debug("%s: %.2f s", step, time.perf_counter() - started)
     _write_explanations(connection, as_of)
     for table in WORK_TABLES:
         connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)

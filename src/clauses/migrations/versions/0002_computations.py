@@ -1,9 +1,13 @@
-"""The register of computations: what each date's figures were computed from.
+"""The register of computations, and an index for strands' partition lookups.
 
 One row per date D: the fingerprint of everything D's figures depend on (the files received on
 or before D with their status, the rules files, the SQL of the computation), how they were
 obtained (computed, or carried over from an earlier date whose figures are necessarily the
 same) and when. A later run for D with the same fingerprint rewrites nothing.
+
+A strand's sources are the current partitions of its SIRET porteur and months: without an index
+led by (as_of, siret_porteur), SQLite scanned every partition for every strand (8.7 s of a
+9.9 s national computation).
 
 Revision ID: 0002
 Revises: 0001
@@ -26,7 +30,11 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
     )
+    op.create_index(
+        "ix_work_partitions_porteur", "work_partitions", ["as_of", "siret_porteur", "mois"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_work_partitions_porteur", table_name="work_partitions")
     op.drop_table("computations")
