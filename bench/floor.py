@@ -59,8 +59,8 @@ def read_all(landing: Path) -> list[list[str]]:
     return [(row + [""] * WIDTH)[:WIDTH] for row in rows]
 
 
-def floor_seconds(landing: Path, url: str) -> tuple[float, int]:
-    """Seconds to read every file and write its rows once; and the number of rows."""
+def floor_seconds(landing: Path, url: str) -> tuple[float, float, int]:
+    """Seconds to read every file, seconds to write its rows once, and the number of rows."""
     engine = make_engine(url)
     columns = [f"c{i}" for i in range(WIDTH)]
     with engine.begin() as connection:
@@ -70,6 +70,8 @@ def floor_seconds(landing: Path, url: str) -> tuple[float, int]:
         )
     started = time.perf_counter()
     rows = read_all(landing)
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             raw = connection.connection.driver_connection
@@ -86,7 +88,7 @@ def floor_seconds(landing: Path, url: str) -> tuple[float, int]:
             raw.executemany(  # type: ignore[union-attr]
                 f"INSERT INTO bench_floor VALUES ({', '.join('?' * WIDTH)})", rows
             )
-    seconds = time.perf_counter() - started
+    write_s = time.perf_counter() - started
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE bench_floor"))
-    return seconds, len(rows)
+    return read_s, write_s, len(rows)

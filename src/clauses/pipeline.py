@@ -21,7 +21,7 @@ from clauses.config import TIMEZONE, Settings
 from clauses.ingest import RegionIngest, ingest_region
 from clauses.landing import move_loose_files, purge_quarantine, scan_landing
 from clauses.publish import publish_extracts
-from clauses.warehouse import insert_mappings, make_engine, migrate
+from clauses.warehouse import INGEST_LOCK, exclusive, insert_mappings, make_engine, migrate
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +69,23 @@ def receive_and_load(
 
     A live run (as_of is today) first moves loose files into today's receipt folder; a
     backfill never does. Regions are isolated: an unexpected error in one is recorded in the
-    report and the run summary, and the others go on.
+    report and the run summary, and the others go on. Runs receive one at a time (the runs of a
+    backfill start together): a run waiting for another finds the files it loaded already
+    known, instead of reading and validating them again.
     """
+    with exclusive(engine, INGEST_LOCK):
+        return _receive_and_load(settings, engine, as_of, live=live, run_id=run_id, regions=regions)
+
+
+def _receive_and_load(
+    settings: Settings,
+    engine: Engine,
+    as_of: date,
+    *,
+    live: bool,
+    run_id: str,
+    regions: set[str] | None,
+) -> RunReport:
     report = RunReport(run_id=run_id, as_of=as_of.isoformat(), live=live)
     if live:
         today = today_in_paris()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,34 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # PostgreSQL advisory lock keys (transaction-scoped), one per shared critical section.
 MIGRATE_LOCK = 7_140_001
 COMPUTE_LOCK = 7_140_002
+INGEST_LOCK = 7_140_003
+
+
+@contextlib.contextmanager
+def exclusive(engine: Engine, key: int) -> Iterator[None]:
+    """Hold the warehouse-wide lock `key` for the block, across transactions: a PostgreSQL
+    advisory lock on a connection of its own (every machine of a deployment sees it), or, for
+    a SQLite warehouse (one machine), an flock on a file beside the database."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
+            connection.commit()
+            try:
+                yield
+            finally:
+                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                connection.commit()
+        return
+    database = engine.url.database
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.lock-{key}", "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def make_engine(url: str) -> Engine:
