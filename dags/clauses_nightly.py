@@ -17,10 +17,10 @@ logical date D, start of the data interval), what the 18 regions dropped in
    files into today's folder; a backfill never does), reads and validates each new file with its
    Great Expectations suite, quarantines broken files with a French report, loads the others.
    Regions are isolated: a failure in one is recorded and the others go on.
-2. **compute_indicators**: figures, rules R01-R09 and decisions as of D (set-based SQL).
-3. **write_extracts**: each region's compliance extract and the national one, published
-   atomically under `extracts/<region>/<D>/`.
-4. **check_regions**: fails the run, after every extract is written, if a region failed.
+2. **compute_and_publish**: figures, rules R01-R09 and decisions as of D (set-based SQL),
+   then each region's compliance extract and the national one, published atomically under
+   `extracts/<region>/<D>/`; it fails the run, after every extract is written, if a region
+   failed in step 1 (without retrying: the failure is recorded, a retry would change nothing).
 
 A date whose inputs (files received on or before D, with their status), rules and code did
 not change since the previous computed date is cheap: its figures are carried over unless a
@@ -76,42 +76,38 @@ def clauses_nightly() -> None:
         }
 
     @task
-    def compute_indicators(received: dict) -> dict:
+    def compute_and_publish(received: dict) -> dict:
         from datetime import date
+
+        from airflow.sdk.exceptions import AirflowFailException
 
         from clauses.compute import compute_as_of
-        from clauses.warehouse import make_engine
-
-        computation = compute_as_of(
-            make_engine(task_settings().warehouse_url),
-            date.fromisoformat(received["as_of"]),
-            force=bool(get_current_context()["params"].get("force")),
-        )
-        return {**received, "decisions": computation.decisions, "computation": computation.mode}
-
-    @task
-    def write_extracts(computed: dict) -> dict:
-        from datetime import date
-
         from clauses.publish import publish_extracts
         from clauses.warehouse import make_engine
 
         settings = task_settings()
+        engine = make_engine(settings.warehouse_url)
+        as_of = date.fromisoformat(received["as_of"])
+        force = bool(get_current_context()["params"].get("force"))
+        computation = compute_as_of(engine, as_of, force=force)
         published = publish_extracts(
-            make_engine(settings.warehouse_url),
+            engine,
             settings.extracts_dir,
-            date.fromisoformat(computed["as_of"]),
+            as_of,
             outbox_template=settings.outbox_template,
-            force=bool(get_current_context()["params"].get("force")),
+            force=force,
         )
-        return {**computed, "extracts": len(published)}
+        if received["failed_regions"]:
+            # Every other region's figures and extracts are published; retrying changes nothing.
+            raise AirflowFailException(f"regions failed: {', '.join(received['failed_regions'])}")
+        return {
+            **received,
+            "decisions": computation.decisions,
+            "computation": computation.mode,
+            "extracts": len(published),
+        }
 
-    @task(retries=0)  # the regions' errors are recorded: retrying this check changes nothing
-    def check_regions(published: dict) -> None:
-        if published["failed_regions"]:
-            raise RuntimeError(f"regions failed: {', '.join(published['failed_regions'])}")
-
-    check_regions(write_extracts(compute_indicators(receive_and_load())))
+    compute_and_publish(receive_and_load())
 
 
 clauses_nightly()
