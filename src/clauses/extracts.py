@@ -645,7 +645,17 @@ def _build_and_publish(target_dir: Path, build: Callable[[Path], None]) -> None:
         os.mkdir(staging, DIR_MODE)
         os.chmod(staging, DIR_MODE)
         try:
-            build(staging)
+            try:
+                build(staging)
+            except OSError as error:
+                # A full disk says only "[Errno 28] No space left on device" (or 27, File too
+                # large), naming no file: say which extract failed, and that nothing changed.
+                raise OSError(
+                    error.errno,
+                    f"{error.strerror or error}; extract not published, the previous one is "
+                    "left as it was",
+                    str(target_dir),
+                ) from error
             _publish(staging, target_dir)
         except BaseException:
             with contextlib.suppress(OSError):
