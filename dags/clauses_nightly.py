@@ -77,25 +77,32 @@ def clauses_nightly() -> None:
 
     @task
     def compute_and_publish(received: dict) -> dict:
+        import time
         from datetime import date
 
         from airflow.sdk.exceptions import AirflowFailException
 
         from clauses.compute import compute_as_of
         from clauses.publish import publish_extracts
+        from clauses.status import record_decisions
         from clauses.warehouse import make_engine
 
         settings = task_settings()
         engine = make_engine(settings.warehouse_url)
         as_of = date.fromisoformat(received["as_of"])
-        force = bool(get_current_context()["params"].get("force"))
+        context = get_current_context()
+        force = bool(context["params"].get("force"))
         computation = compute_as_of(engine, as_of, force=force)
+        started = time.perf_counter()
         published = publish_extracts(
             engine,
             settings.extracts_dir,
             as_of,
             outbox_template=settings.outbox_template,
             force=force,
+        )
+        record_decisions(
+            engine, context["run_id"], as_of, computation.seconds, time.perf_counter() - started
         )
         if received["failed_regions"]:
             # Every other region's figures and extracts are published; retrying changes nothing.

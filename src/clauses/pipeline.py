@@ -21,6 +21,7 @@ from clauses.config import TIMEZONE, Settings
 from clauses.ingest import RegionIngest, ingest_region
 from clauses.landing import move_loose_files, purge_quarantine, scan_landing
 from clauses.publish import publish_extracts
+from clauses.status import record_decisions
 from clauses.warehouse import INGEST_LOCK, exclusive, insert_mappings, make_engine, migrate
 
 log = logging.getLogger(__name__)
@@ -173,9 +174,11 @@ def run_date(
         stage: sum(float(str(r[stage])) for r in report.regions.values())
         for stage in ("read_s", "validate_s", "load_s")
     }
+    extract_s = time.perf_counter() - step
+    record_decisions(engine, run_id, as_of, compute_s, extract_s)
     report.timings |= {
         "compute_s": compute_s,
-        "extract_s": time.perf_counter() - step,
+        "extract_s": extract_s,
         "total_s": time.perf_counter() - started,
     }
     return report

@@ -1,14 +1,19 @@
 """Per-region status for the data engineers (the Airflow UI page of plugins/clauses_airflow.py):
-the last files received, the quarantined ones, and the decisions of the last computed date."""
+the last files received, the quarantined ones, and the decisions of the last computed date; and
+the decisions and durations each run adds to its summary rows."""
 
 from __future__ import annotations
 
+import logging
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clauses.contract import REGIONS
+
+log = logging.getLogger(__name__)
 
 STATUS_FR = {"loaded": "chargé", "quarantined": "en quarantaine", "refused": "refusé"}
 
@@ -35,8 +40,9 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
             connection.execute(
                 sa.text(
                     "SELECT region, run_id, as_of, files_received, files_loaded, "
-                    "files_quarantined, files_refused, rows_loaded, seconds, error, finished_at "
-                    "FROM run_summaries "
+                    "files_quarantined, files_refused, rows_loaded, seconds, error, finished_at, "
+                    "n_en_cours, n_liberable, n_a_examiner, n_suspendu, n_reversement, "
+                    "compute_seconds, publish_seconds FROM run_summaries "
                     "ORDER BY finished_at"
                 )
             )
@@ -68,3 +74,67 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
             }
         )
     return {"as_of": str(as_of) if as_of else None, "regions": regions}
+
+
+DECISION_COLUMNS = {
+    "en cours": "n_en_cours",
+    "libérable": "n_liberable",
+    "à examiner": "n_a_examiner",
+    "suspendu": "n_suspendu",
+    "reversement": "n_reversement",
+}
+
+
+def record_decisions(
+    engine: Engine, run_id: str, as_of: date, compute_s: float, publish_s: float
+) -> None:
+    """Complete the run's summary rows with each region's decisions and the run's compute and
+    publication times; log one line per region."""
+    with engine.begin() as connection:
+        counts = connection.execute(
+            sa.text(
+                "SELECT code_region, decision, COUNT(*) FROM mart_conventions "
+                "WHERE as_of = :d GROUP BY code_region, decision"
+            ),
+            {"d": as_of},
+        ).all()
+        summaries = (
+            connection.execute(
+                sa.text("SELECT * FROM run_summaries WHERE run_id = :run ORDER BY region"),
+                {"run": run_id},
+            )
+            .mappings()
+            .all()
+        )
+        for summary in summaries:
+            region = summary["region"]
+            decided = {d: n for r, d, n in counts if r == region}
+            connection.execute(
+                sa.text(
+                    "UPDATE run_summaries SET "
+                    + ", ".join(f"{c} = :{c}" for c in DECISION_COLUMNS.values())
+                    + ", compute_seconds = :compute, publish_seconds = :publish "
+                    "WHERE run_id = :run AND region = :region"
+                ),
+                {
+                    **{c: decided.get(d, 0) for d, c in DECISION_COLUMNS.items()},
+                    "compute": compute_s,
+                    "publish": publish_s,
+                    "run": run_id,
+                    "region": region,
+                },
+            )
+            log.info(
+                "region %s as of %s: %d files received (%d loaded, %d quarantined, %d refused), "
+                "%d rows loaded in %.1f s; decisions: %s%s",
+                region,
+                as_of,
+                summary["files_received"],
+                summary["files_loaded"],
+                summary["files_quarantined"],
+                summary["files_refused"],
+                summary["rows_loaded"],
+                summary["seconds"],
+                ", ".join(f"{d} {n}" for d, n in sorted(decided.items())) or "none",
+                f"; ERROR {summary['error']}" if summary["error"] else "",
+            )

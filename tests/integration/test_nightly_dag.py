@@ -53,7 +53,10 @@ def test_nightly_dag_on_postgres_matches_hand_computed_figures(
     with make_engine(postgres_url).connect() as connection:
         loaded = connection.execute(sa.text("SELECT COUNT(*) FROM stg_heures")).scalar_one()
         summary = connection.execute(
-            sa.text("SELECT files_loaded, files_quarantined FROM run_summaries WHERE region='11'")
+            sa.text(
+                "SELECT files_loaded, files_quarantined, n_a_examiner, n_liberable, "
+                "compute_seconds > 0, publish_seconds > 0 FROM run_summaries WHERE region='11'"
+            )
         ).one()
     assert loaded == 4  # 2 + 1 + 1: the copy is loaded once, the broken file not at all
-    assert tuple(summary) == (6, 1)
+    assert tuple(summary) == (6, 1, 1, 0, True, True)  # the strand is "à examiner"

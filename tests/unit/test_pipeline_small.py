@@ -60,6 +60,15 @@ def test_run_matches_hand_computed_figures(data_dir: Path) -> None:
     assert report.regions["11"]["quarantined"] == 1
     assert report.regions["11"]["refused"] == 1
     assert report.regions["11"]["copies"] == 1
+    with make_engine(settings.warehouse_url).connect() as connection:
+        summary = connection.execute(
+            sa.text(
+                "SELECT files_received, files_loaded, rows_loaded, n_en_cours, n_a_examiner, "
+                "n_liberable FROM run_summaries WHERE run_id = :run AND region = '11'"
+            ),
+            {"run": report.run_id},
+        ).one()
+    assert tuple(summary) == (9, 6, 7, 0, 1, 0)  # 4 Heures rows, 1 convention, 2 bilans
 
     folder = data_dir / "extracts" / "11" / "2025-03-01"
     rows = read_csv(folder / "conventions.csv")

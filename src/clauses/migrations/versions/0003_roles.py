@@ -109,7 +109,7 @@ GRANTS: dict[str, dict[str, str]] = {
     "raw_loads": {LOADER: "SELECT, INSERT"},
     "dq_results": {LOADER: "INSERT"},
     **{t: {LOADER: "INSERT", COMPUTE: READ} for t in STAGING},
-    "run_summaries": {LOADER: REWRITE},
+    "run_summaries": {LOADER: REWRITE, COMPUTE: "SELECT, UPDATE"},  # decisions, durations
     **{t: {COMPUTE: REWRITE} for t in (*WORK, "computations")},
     **{t: {COMPUTE: REWRITE, READER: READ, REGIONAL: READ} for t in MARTS},
     "alembic_version": {LOADER: READ, COMPUTE: READ},
