@@ -60,3 +60,34 @@ def test_nightly_dag_on_postgres_matches_hand_computed_figures(
         ).one()
     assert loaded == 4  # 2 + 1 + 1: the copy is loaded once, the broken file not at all
     assert tuple(summary) == (6, 1, 1, 0, True, True)  # the strand is "à examiner"
+
+
+def test_a_failing_region_fails_the_run_after_the_others_are_published(
+    airflow_db: None, data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_CLAUSES_WAREHOUSE",
+        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_url}}),
+    )
+    landing = data_dir / "landing"
+    write_small_landing(landing)
+    # Region 24 receives a broken file, and its quarantine folder cannot be created (a plain
+    # file stands in its way): an unexpected error in that region only.
+    broken = landing / "11" / "2024-04-02" / "heures_errone.csv"
+    (landing / "24" / "2024-04-02").mkdir(parents=True)
+    (landing / "24" / "2024-04-02" / broken.name).write_bytes(broken.read_bytes() + b"\n")
+    (data_dir / "quarantine").mkdir()
+    (data_dir / "quarantine" / "24").write_text("not a folder")
+
+    dag_run = run_nightly(date(2025, 3, 1))
+    assert str(dag_run.state) == "failed"
+    states = {ti.task_id: (str(ti.state), ti.try_number) for ti in dag_run.get_task_instances()}
+    assert states == {"receive_and_load": ("success", 1), "compute_and_publish": ("failed", 1)}
+
+    # Region 11's figures and extract are published all the same.
+    folder = data_dir / "extracts" / "11" / "2025-03-01"
+    assert read_csv(folder / "conventions.csv") == [EXPECTED_CONVENTION_2025_03_01]
+    with make_engine(postgres_url).connect() as connection:
+        errors = dict(connection.execute(sa.text("SELECT region, error FROM run_summaries")).all())
+    assert errors["11"] is None
+    assert "NotADirectoryError" in errors["24"], errors
