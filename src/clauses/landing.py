@@ -30,7 +30,7 @@ class LandingEntry:
 
     region: str
     receipt_date: date
-    file_name: str
+    file_name: str  # as shown (`shown_name`): the path is the one to open
     path: Path
     refusal: str | None = None
 
@@ -40,6 +40,20 @@ class LandingScan:
     entries: list[LandingEntry]
     outside: list[tuple[str, str]]  # (path relative to landing/, reason): in no valid folder
     loose: list[str]  # files waiting in landing/<region>/ for the next live run
+
+
+def shown_name(name: str) -> str:
+    """A name as it can be written anywhere (a UTF-8 report, the registry, the run summary).
+
+    A name read from the file system that is not valid UTF-8 holds surrogate escapes, which
+    no UTF-8 writer accepts: its undecodable bytes are shown as ``\\xNN`` instead. Any other
+    name is returned unchanged.
+    """
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
+    return name
 
 
 def name_problem(name: str) -> str | None:
@@ -83,12 +97,14 @@ def scan_landing(landing_dir: Path, as_of: date, regions: set[str] | None = None
         return scan
     for region_entry in sorted(os.scandir(landing_dir), key=lambda e: e.name):
         if region_entry.name not in REGIONS or not region_entry.is_dir(follow_symlinks=False):
-            scan.outside.append((region_entry.name, "dossier de région inconnu ou invalide"))
+            scan.outside.append(
+                (shown_name(region_entry.name), "dossier de région inconnu ou invalide")
+            )
             continue
         if regions is not None and region_entry.name not in regions:
             continue
         for date_entry in sorted(os.scandir(region_entry.path), key=lambda e: e.name):
-            relative = f"{region_entry.name}/{date_entry.name}"
+            relative = f"{region_entry.name}/{shown_name(date_entry.name)}"
             if date_entry.is_file(follow_symlinks=False):
                 scan.loose.append(relative)
                 continue
@@ -103,7 +119,11 @@ def scan_landing(landing_dir: Path, as_of: date, regions: set[str] | None = None
                 refusal = refusal or name_problem(file_entry.name)
                 scan.entries.append(
                     LandingEntry(
-                        region_entry.name, receipt, file_entry.name, Path(file_entry.path), refusal
+                        region_entry.name,
+                        receipt,
+                        shown_name(file_entry.name),
+                        Path(file_entry.path),
+                        refusal,
                     )
                 )
     return scan
