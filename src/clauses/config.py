@@ -70,14 +70,28 @@ def _demo_key(data_dir: Path) -> bytes:
     return path.read_text().strip().encode()
 
 
+def _retention_days(text: str) -> int:
+    try:
+        days = int(text.strip())
+    except ValueError:
+        days = -1
+    if days < 0:
+        raise ConfigurationError(
+            f"CLAUSES_QUARANTINE_RETENTION_DAYS={text!r} is not a number of days: set a whole "
+            "number, 0 or more (default 90), the days a quarantined file is kept."
+        )
+    return days
+
+
 def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None = None) -> Settings:
     """Settings from the environment.
 
     CLAUSES_DATA_DIR (default ./data), CLAUSES_WAREHOUSE_URL (default a SQLite file in the data
     folder; `warehouse_url` wins when given, as the DAG does with its Airflow connection),
     CLAUSES_PSEUDONYM_KEY (required unless CLAUSES_DEMO=1, which generates a local one),
-    CLAUSES_QUARANTINE_RETENTION_DAYS (default 90), CLAUSES_OUTBOX_TEMPLATE (a folder path
-    holding `{region}`; when set, each region's extract is also delivered there).
+    CLAUSES_QUARANTINE_RETENTION_DAYS (a whole number of days, 0 or more, default 90; anything
+    else is a ConfigurationError), CLAUSES_OUTBOX_TEMPLATE (a folder path holding `{region}`;
+    when set, each region's extract is also delivered there).
     """
     env = dict(os.environ) if env is None else env
     data_dir = data_dir_from_env(env)
@@ -93,7 +107,7 @@ def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None =
             "Set it (a long random secret, kept outside the repository), or CLAUSES_DEMO=1 "
             "for a local demonstration."
         )
-    retention = int(env.get("CLAUSES_QUARANTINE_RETENTION_DAYS", "90"))
+    retention = _retention_days(env.get("CLAUSES_QUARANTINE_RETENTION_DAYS") or "90")
     outbox = env.get("CLAUSES_OUTBOX_TEMPLATE") or None
     if outbox is not None and "{region}" not in outbox:
         raise ConfigurationError(
