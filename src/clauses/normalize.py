@@ -1,11 +1,13 @@
-"""Typing of the text tables `clauses.reading` returns (contract §2-3).
+"""Typing of the text `clauses.reading` returns (contract §2-3).
 
-`normalize` turns every contract column into its typed value, keeps the original text next to it
-for reports, and marks the values that do not fit their type. It decides nothing else: ranges,
-required values and cross-column rules are validation's job.
+`normalize_batch` turns every contract column of a batch of rows into its typed value, keeps the
+original text next to it for reports, and marks the values that do not fit their type. It decides
+nothing else: ranges, required values and cross-column rules are validation's job.
 
 Parsing is done once per distinct value (columns repeat a lot: months, SIRETs, enumerations),
-with pandas string operations on those distinct values, then spread back to the rows.
+with pandas string operations on those distinct values; a batch keeps, per column, the distinct
+values and each row's code, and spreads them to rows only where a consumer asks (validation
+wants a few columns, the warehouse the typed values).
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, TypeAlias
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clauses.contract import KINDS, REGIONS, ColType, Column, Kind, fold
 from clauses.identifiers import normalize_siret, pseudonymize, siret_is_valid
@@ -62,22 +68,29 @@ Parser = Callable[[pd.Series], pd.Series]
 # --------------------------------------------------------------------------------------------
 
 
-def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pd.Series]:
-    """(codes, distinct): ``distinct`` holds the stripped, non-blank texts (RangeIndex) and
-    ``codes`` the position of each row's text in it, -1 when missing or blank."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    distinct = pd.Series(
-        [u if isinstance(u, str) else str(u) for u in uniques], dtype=object
-    ).str.strip()
-    blank = (distinct == "").to_numpy(dtype=bool)
-    if blank.any():
-        # Renumber so that blank texts count as missing.
-        keep = np.flatnonzero(~blank)
-        renumber = np.full(len(distinct) + 1, -1, dtype=np.int64)
-        renumber[keep] = np.arange(len(keep))
-        codes = renumber[codes]
-        distinct = distinct.iloc[keep].reset_index(drop=True)
-    return codes, distinct
+Text: TypeAlias = "pd.Series | pa.Array | pa.ChunkedArray"
+
+
+def _distinct_text(values: Text) -> tuple[np.ndarray, pd.Series]:
+    """(codes, distinct): ``distinct`` holds the distinct stripped, non-blank texts (RangeIndex)
+    and ``codes`` (int64) the position of each row's text in it, -1 when missing or blank."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array):
+        encoded = pc.dictionary_encode(values)
+        codes = np.asarray(
+            encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
+        uniques: Any = encoded.dictionary.to_numpy(zero_copy_only=False)
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+    stripped = pd.Series([u if isinstance(u, str) else str(u) for u in uniques], dtype=object)
+    stripped = stripped.str.strip()
+    # Texts that differ only by surrounding spaces are one value; blank texts are missing.
+    recoded, distinct = pd.factorize(stripped.where(stripped != "", None), use_na_sentinel=True)
+    renumber = np.append(recoded.astype(np.int64), -1)
+    return renumber[codes], pd.Series(distinct, dtype=object)
 
 
 def _spread(parsed: pd.Series, codes: np.ndarray, dtype: str) -> pd.Series:
@@ -364,11 +377,110 @@ def month_of(dates: pd.Series) -> pd.Series:
 # normalize
 # --------------------------------------------------------------------------------------------
 
+_MISSING_HASH = np.uint64(0x9E3779B97F4A7C15)
+_HASH_MULTIPLIER = np.uint64(0x100000001B3)
+
+
+def _hash_texts(texts: Sequence[str]) -> np.ndarray:
+    """A stable 64-bit hash of each text (the same in every batch and every process)."""
+    if not len(texts):
+        return np.empty(0, dtype=np.uint64)
+    return pd.util.hash_array(np.asarray(texts, dtype=object))
+
+
+@dataclass
+class TypedColumn:
+    """One contract column of a batch, held by distinct text: ``codes`` gives each row's
+    distinct text (-1: missing or blank), the other arrays one entry per distinct text."""
+
+    column: Column
+    codes: np.ndarray  # int64, per row
+    values: pd.Series  # the typed value (missing when invalid), of dtype `dtype`
+    raw: np.ndarray  # object: the original text; MASK for the participant id
+    err: np.ndarray  # object: the text when invalid (a message for the participant id), or None
+    keys: np.ndarray  # object: what duplicates compare (typed value, or the text when invalid)
+    dtype: str
+    _python: np.ndarray | None = None
+
+    def spread(self, which: str) -> pd.Series:
+        """``values``, ``raw`` or ``err`` per row."""
+        if which == "values":
+            return _spread(self.values, self.codes, self.dtype)
+        return _spread(pd.Series(getattr(self, which), dtype=object), self.codes, "object")
+
+    def categorical(self, which: str) -> pd.Categorical:
+        """``raw`` or ``err`` per row, as a Categorical (cheap to build, to hash and to test)."""
+        per_text = getattr(self, which)
+        codes, categories = pd.factorize(pd.Series(per_text, dtype=object), use_na_sentinel=True)
+        lookup = np.append(codes.astype(np.int64), -1)
+        return pd.Categorical.from_codes(lookup[self.codes], categories=pd.Index(categories))
+
+    def python_values(self) -> np.ndarray:
+        """Object array of the typed values as plain Python objects (None when missing), one
+        per distinct text and a final None (for code -1)."""
+        if self._python is not None:
+            return self._python
+        out = np.empty(len(self.values) + 1, dtype=object)
+        if self.dtype == "float64":
+            floats = self.values.to_numpy(dtype="float64", na_value=np.nan)
+            out[:-1] = [None if v != v else v for v in floats.tolist()]
+        elif self.dtype == "Int64":
+            out[:-1] = [None if v is pd.NA else int(v) for v in self.values.tolist()]
+        else:
+            out[:-1] = [None if v is None or v is pd.NA else v for v in self.values.tolist()]
+        out[-1] = None
+        self._python = out
+        return out
+
+    def key_hashes(self) -> np.ndarray:
+        """64-bit hash of each row's duplicate key (stable across batches)."""
+        per_text = _hash_texts([str(k) for k in self.keys])
+        return np.append(per_text, _MISSING_HASH)[self.codes]
+
+    def value_hashes(self) -> np.ndarray:
+        """64-bit hash of each row's typed value, missing (or invalid) values alike."""
+        missing = pd.isna(self.values).to_numpy(dtype=bool)
+        texts = ["" if m else str(v) for v, m in zip(self.values.tolist(), missing, strict=True)]
+        per_text = _hash_texts(texts)
+        per_text[missing] = _MISSING_HASH
+        return np.append(per_text, _MISSING_HASH)[self.codes]
+
+
+def combine_hashes(parts: Sequence[np.ndarray], n_rows: int) -> np.ndarray:
+    """One 64-bit hash per row from several per-row hashes (order matters)."""
+    combined = np.full(n_rows, 0xCBF29CE484222325, dtype=np.uint64)
+    for part in parts:
+        combined = (combined ^ part) * _HASH_MULTIPLIER
+    return combined
+
+
+class DuplicateTracker:
+    """The rows of the earlier batches of one table, as 64-bit hashes: duplicates are found
+    across batches in 8 bytes a row (two different rows collide with probability ~2^-64)."""
+
+    def __init__(self) -> None:
+        self._runs: list[np.ndarray] = []  # sorted, distinct hashes
+
+    def seen(self, hashes: np.ndarray) -> np.ndarray:
+        """Whether each hash was added before."""
+        found = np.zeros(len(hashes), dtype=bool)
+        for run in self._runs:
+            if not len(run):
+                continue
+            position = np.minimum(np.searchsorted(run, hashes), len(run) - 1)
+            found |= run[position] == hashes
+        return found
+
+    def add(self, hashes: np.ndarray) -> None:
+        self._runs.append(np.unique(hashes))
+        if len(self._runs) > 8:  # merged now and then: lookups stay a few binary searches
+            self._runs = [np.unique(np.concatenate(self._runs))]
+
 
 def _typed_column(
-    column: Column, values: pd.Series | None, n_rows: int, pseudonym_key: bytes
-) -> tuple[pd.Series, pd.Series, pd.Series, np.ndarray]:
-    """(value, raw, err, duplicate-key codes) of one contract column, per row."""
+    column: Column, values: Text | None, n_rows: int, pseudonym_key: bytes
+) -> TypedColumn:
+    """The typed column of ``values`` (raw text per row, None when the file lacks it)."""
     if values is None:
         codes = np.full(n_rows, -1, dtype=np.int64)
         distinct = pd.Series([], dtype=object)
@@ -380,35 +492,180 @@ def _typed_column(
         too_long = np.zeros(len(distinct), dtype=bool)
         if limit is not None and len(distinct):
             too_long = (distinct.str.len() > limit).to_numpy(dtype=bool)
-        value_d = hashed.where(~too_long, None).astype(object)
-        raw_d = pd.Series([MASK] * len(distinct), dtype=object)
         message = f"identifiant de plus de {limit} caractères"
-        err_d = pd.Series([message if t else None for t in too_long], dtype=object)
-        key_d = hashed
-        dtype = "object"
-    else:
-        parse, dtype = _parser(column)
-        value_d = parse(distinct) if len(distinct) else pd.Series([], dtype=dtype)
-        invalid = value_d.isna().to_numpy(dtype=bool)
-        raw_d = distinct
-        err_d = distinct.where(invalid, None).astype(object)
-        # Valid values compare by typed value; invalid ones by their text.
-        key_d = (
-            pd.Series(
-                np.where(invalid, "\x00" + distinct.astype(object), value_d.astype(object)),
-                dtype=object,
-            )
-            if len(distinct)
-            else pd.Series([], dtype=object)
+        return TypedColumn(
+            column=column,
+            codes=codes,
+            values=hashed.where(~too_long, None).astype(object),
+            raw=np.full(len(distinct), MASK, dtype=object),
+            err=np.array([message if t else None for t in too_long], dtype=object),
+            keys=hashed.to_numpy(dtype=object),
+            dtype="object",
         )
-    key_codes_d, _ = pd.factorize(key_d, use_na_sentinel=True)
-    key_codes = np.append(key_codes_d, -1)[codes]
-    return (
-        _spread(value_d, codes, dtype),
-        _spread(raw_d, codes, "object"),
-        _spread(err_d, codes, "object"),
-        key_codes,
+    parse, dtype = _parser(column)
+    value_d = parse(distinct) if len(distinct) else pd.Series([], dtype=dtype)
+    invalid = value_d.isna().to_numpy(dtype=bool)
+    raw_d = distinct.to_numpy(dtype=object)
+    # Valid values compare by typed value; invalid ones by their text.
+    keys = value_d.astype(object).to_numpy(dtype=object, copy=True)
+    keys[invalid] = ["\x00" + t for t in raw_d[invalid]]
+    return TypedColumn(
+        column=column,
+        codes=codes,
+        values=value_d,
+        raw=raw_d,
+        err=np.asarray(np.where(invalid, raw_d, None), dtype=object),
+        keys=keys,
+        dtype=dtype,
     )
+
+
+@dataclass
+class NormalizedBatch:
+    """A batch of rows of one kind, typed (see `normalize_batch`)."""
+
+    kind: Kind
+    rows: np.ndarray  # int64: line or row in the original file
+    files: np.ndarray  # int64: which file of the batch each row comes from (0 when one file)
+    columns: dict[str, TypedColumn]
+    duplicate: np.ndarray  # bool: equal to an earlier row of the same file
+    date_month: np.ndarray | None  # object: "AAAA-MM" of the date (Contacts, Partenariats)
+    regions: np.ndarray | None  # object: the folder each row's file was found in
+    has_files: bool = False
+    _value_hashes: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frame(self) -> pd.DataFrame:
+        """Every column, as `normalize` documents it."""
+        out: dict[str, pd.Series] = {ROW_COLUMN: pd.Series(self.rows, dtype="int64")}
+        for name, typed in self.columns.items():
+            out[name] = typed.spread("values")
+            out[name + RAW_SUFFIX] = typed.spread("raw")
+            out[name + ERR_SUFFIX] = typed.spread("err")
+        if self.has_files:
+            out[FILE_COLUMN] = pd.Series(self.files, dtype="int64")
+        if self.date_month is not None:
+            out[DATE_MONTH_COLUMN] = pd.Series(self.date_month, dtype=object)
+        out[DUPLICATE_COLUMN] = pd.Series(self.duplicate, dtype=bool)
+        if self.regions is not None:
+            out[FOLDER_REGION_COLUMN] = pd.Series(self.regions, dtype=object)
+        return pd.DataFrame(out)
+
+    def validation_frame(self, needed: set[str]) -> pd.DataFrame:
+        """The ``needed`` columns, built for a fast validation: original texts and errors as
+        Categoricals, whole numbers as float64 (GX tests ranges of numpy floats vectorised,
+        those of nullable integers one value at a time); always ``_file`` and ``_row``."""
+        out: dict[str, Any] = {
+            FILE_COLUMN: pd.Series(self.files, dtype="int64"),
+            ROW_COLUMN: pd.Series(self.rows, dtype="int64"),
+        }
+        for name, typed in self.columns.items():
+            if name in needed:
+                values = typed.spread("values")
+                out[name] = values.astype("float64") if typed.dtype == "Int64" else values
+            for suffix, which in ((RAW_SUFFIX, "raw"), (ERR_SUFFIX, "err")):
+                if name + suffix in needed:
+                    out[name + suffix] = typed.categorical(which)
+        if DUPLICATE_COLUMN in needed:
+            out[DUPLICATE_COLUMN] = pd.Series(self.duplicate, dtype=bool)
+        if DATE_MONTH_COLUMN in needed and self.date_month is not None:
+            out[DATE_MONTH_COLUMN] = pd.Series(self.date_month, dtype=object)
+        if FOLDER_REGION_COLUMN in needed and self.regions is not None:
+            out[FOLDER_REGION_COLUMN] = pd.Series(self.regions, dtype=object)
+        return pd.DataFrame(out)
+
+    def value_hashes(self, names: Sequence[str]) -> np.ndarray:
+        """64-bit hash per row of the typed values of ``names`` (missing or invalid alike)."""
+        parts = []
+        for name in names:
+            if name not in self._value_hashes:
+                self._value_hashes[name] = self.columns[name].value_hashes()
+            parts.append(self._value_hashes[name])
+        return combine_hashes(parts, len(self))
+
+
+def normalize_batch(
+    kind: Kind,
+    columns: Mapping[str, Text],
+    rows: np.ndarray,
+    *,
+    pseudonym_key: bytes,
+    files: np.ndarray | None = None,
+    regions: str | Sequence[str] | None = None,
+    duplicates: DuplicateTracker | None = None,
+) -> NormalizedBatch:
+    """Type the contract columns of a batch of rows of ``kind`` (contract §2-3).
+
+    ``columns`` maps contract column names to raw text per row (absent columns are missing in
+    every row); ``rows`` gives each row's line in its file. ``files`` tells the files of the
+    batch apart (duplicates are rows equal to an earlier row of the same file) and ``regions``
+    gives the folder of each file (a region code, or one per file). With ``duplicates``, the
+    batch is one of several of a single file: a row equal to one of an earlier batch is a
+    duplicate too, and the batch's rows are added to the tracker.
+    """
+    if not pseudonym_key:
+        raise ValueError("clé de pseudonymisation vide : configurez une clé secrète")
+    for region in [regions] if isinstance(regions, str) else list(regions or []):
+        if region not in REGIONS:
+            raise ValueError(f"code région inconnu : {region!r} (un des 18 codes INSEE attendu)")
+    spec = KINDS[kind]
+    n_rows = len(rows)
+    has_files = files is not None
+    file_codes = (
+        np.zeros(n_rows, dtype=np.int64) if files is None else np.asarray(files, dtype=np.int64)
+    )
+    typed = {
+        column.name: _typed_column(column, columns.get(column.name), n_rows, pseudonym_key)
+        for column in spec.columns
+    }
+    # Duplicates: equal in every contract column once normalised, within one file.
+    keys = []
+    for column in typed.values():
+        key_codes = pd.factorize(pd.Series(column.keys, dtype=object), use_na_sentinel=True)[0]
+        keys.append(np.append(np.asarray(key_codes, dtype=np.int64), -1)[column.codes])
+    if n_rows:
+        matrix = pd.DataFrame(np.column_stack([*keys, file_codes]))
+        duplicate = np.array(matrix.duplicated(keep="first"), dtype=bool)
+    else:
+        duplicate = np.zeros(0, dtype=bool)
+    if duplicates is not None and n_rows:
+        hashes = combine_hashes([c.key_hashes() for c in typed.values()], n_rows)
+        duplicate |= duplicates.seen(hashes)
+        duplicates.add(hashes)
+    date_month = None
+    date_column = _DATE_OF_MONTH.get(kind)
+    if date_column is not None:
+        dates = typed[date_column]
+        months = np.empty(len(dates.values) + 1, dtype=object)
+        months[:-1] = month_of(dates.values).to_numpy(dtype=object)
+        date_month = months[dates.codes]
+    region_rows = None
+    if isinstance(regions, str):
+        region_rows = np.full(n_rows, regions, dtype=object)
+    elif regions is not None:
+        region_rows = np.asarray(list(regions), dtype=object)[file_codes]
+    batch = NormalizedBatch(
+        kind=kind,
+        rows=np.asarray(rows, dtype=np.int64),
+        files=file_codes,
+        columns=typed,
+        duplicate=duplicate,
+        date_month=date_month,
+        regions=region_rows,
+        has_files=has_files,
+    )
+    if log.isEnabledFor(logging.DEBUG):
+        invalid = sum(int(np.append(pd.notna(c.err), False)[c.codes].sum()) for c in typed.values())
+        log.debug(
+            "normalized %s: %d rows, %d invalid values, %d duplicates",
+            kind.value,
+            n_rows,
+            invalid,
+            int(duplicate.sum()),
+        )
+    return batch
 
 
 def normalize(
@@ -427,46 +684,21 @@ def normalize(
     ``_duplicate`` (bool: the row equals an earlier row in every contract column, comparing
     typed values, and original texts where invalid; missing values equal each other);
     ``_region`` (the ``region`` given, when given: the folder the file was found in).
-    When the table holds a ``_file`` column (the rows of several files, as clauses.ingest
-    batches them), it is kept, and rows are duplicates only within the same ``_file``.
+    When the table holds a ``_file`` column (the rows of several files), it is kept, and rows
+    are duplicates only within the same ``_file``.
     Ranges, required values and cross-column rules are not checked here.
     """
-    if not pseudonym_key:
-        raise ValueError("clé de pseudonymisation vide : configurez une clé secrète")
     if region is not None and region not in REGIONS:
         raise ValueError(f"code région inconnu : {region!r} (un des 18 codes INSEE attendu)")
-    spec = KINDS[table.kind]
     source = table.frame.reset_index(drop=True)
-    n_rows = len(source)
-    out: dict[str, pd.Series] = {ROW_COLUMN: source[ROW_COLUMN].astype("int64")}
-    keys: list[np.ndarray] = []
-    for column in spec.columns:
-        values = source[column.name] if column.name in source else None
-        value, raw, err, key_codes = _typed_column(column, values, n_rows, pseudonym_key)
-        out[column.name] = value
-        out[column.name + RAW_SUFFIX] = raw
-        out[column.name + ERR_SUFFIX] = err
-        keys.append(key_codes)
-    if FILE_COLUMN in source:  # tables of several files normalised together (clauses.ingest)
-        out[FILE_COLUMN] = source[FILE_COLUMN].astype("int64")
-        keys.append(out[FILE_COLUMN].to_numpy())
-    date_column = _DATE_OF_MONTH.get(table.kind)
-    if date_column is not None:
-        out[DATE_MONTH_COLUMN] = month_of(out[date_column])
-    if n_rows:
-        matrix = pd.DataFrame(np.column_stack(keys))
-        duplicate = pd.Series(matrix.duplicated(keep="first").to_numpy(dtype=bool), dtype=bool)
-    else:
-        duplicate = pd.Series([], dtype=bool)
-    out[DUPLICATE_COLUMN] = duplicate
-    if region is not None:
-        out[FOLDER_REGION_COLUMN] = pd.Series([region] * n_rows, dtype=object)
-    result = pd.DataFrame(out)
-    log.debug(
-        "normalized %s: %d rows, %d invalid values, %d duplicates",
-        table.kind.value,
-        n_rows,
-        sum(int(result[c.name + ERR_SUFFIX].notna().sum()) for c in spec.columns),
-        int(duplicate.sum()),
+    columns = {c.name: source[c.name] for c in KINDS[table.kind].columns if c.name in source}
+    files = source[FILE_COLUMN].to_numpy(dtype=np.int64) if FILE_COLUMN in source else None
+    batch = normalize_batch(
+        table.kind,
+        columns,
+        source[ROW_COLUMN].to_numpy(dtype=np.int64),
+        pseudonym_key=pseudonym_key,
+        files=files,
+        regions=region,
     )
-    return result
+    return batch.frame()

@@ -413,3 +413,47 @@ def test_years_outside_the_calendar_are_invalid() -> None:
         None,
         "2024-02",
     ]
+
+
+# ---- Batches --------------------------------------------------------------------------------
+
+
+def test_arrow_batches_type_like_text_frames() -> None:
+    """The reader's Arrow batches (unstripped, blank, null) type like stripped text frames."""
+    import pyarrow as pa
+
+    from clauses.normalize import normalize_batch
+
+    texts = {
+        "siret_porteur": [f" {SIRET_A} ", SIRET_A, "", None, "abc "],
+        "mois": ["2024-03", " 03/2024", "2024-03", None, "x"],
+        "heures_realisees": ["1 234,5", "1234.5 ", " ", None, "7"],
+        "participant_hash": ["P1", " P1", "P2", None, "P3"],
+    }
+    arrow = {name: pa.array(values, type=pa.string()) for name, values in texts.items()}
+    rows = np.arange(2, 7, dtype=np.int64)
+    from_arrow = normalize_batch(Kind.HEURES, arrow, rows, pseudonym_key=KEY).frame()
+    stripped = {n: [(v or "").strip() or None for v in values] for n, values in texts.items()}
+    from_frame = normalize(table(Kind.HEURES, stripped), pseudonym_key=KEY)
+    pd.testing.assert_frame_equal(from_arrow, from_frame)
+    assert from_arrow["_duplicate"].tolist() == [False, True, False, False, False]
+
+
+def test_duplicates_found_across_batches_by_hash() -> None:
+    import pyarrow as pa
+
+    from clauses.normalize import DuplicateTracker, normalize_batch
+
+    tracker = DuplicateTracker()
+    flags = []
+    batches = [
+        {"mois": ["2024-03", "2024-04"], "heures_realisees": ["1", "2"]},
+        {"mois": ["03/2024", "2024-05"], "heures_realisees": ["1,0", "abc"]},  # row 1 again
+        {"mois": ["2024-05", "2024-04"], "heures_realisees": ["abc", "2 "]},  # both seen
+    ]
+    for number, columns in enumerate(batches):
+        arrow = {name: pa.array(values, type=pa.string()) for name, values in columns.items()}
+        rows = np.array([2 * number + 2, 2 * number + 3], dtype=np.int64)
+        batch = normalize_batch(Kind.HEURES, arrow, rows, pseudonym_key=KEY, duplicates=tracker)
+        flags += batch.duplicate.tolist()
+    assert flags == [False, False, True, False, True, True]
