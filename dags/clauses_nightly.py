@@ -57,18 +57,22 @@ def clauses_nightly() -> None:
     @task
     def receive_and_load() -> dict:
         from clauses import pipeline
+        from clauses.warehouse import make_engine, migrate, unavailable_as_error
 
         context = get_current_context()
         settings = task_settings()
         regions = set(context["params"].get("regions") or []) or None
-        report = pipeline.receive_and_load(
-            settings,
-            pipeline.prepare_warehouse(settings),
-            run_date(context),
-            live=is_live(context),
-            run_id=context["run_id"],
-            regions=regions,
-        )
+        engine = make_engine(settings.warehouse_url)
+        with unavailable_as_error(engine):  # a clear message; the task retries
+            migrate(engine)
+            report = pipeline.receive_and_load(
+                settings,
+                engine,
+                run_date(context),
+                live=is_live(context),
+                run_id=context["run_id"],
+                regions=regions,
+            )
         return {
             "as_of": report.as_of,
             "failed_regions": report.failed_regions(),
@@ -85,25 +89,26 @@ def clauses_nightly() -> None:
         from clauses.compute import compute_as_of
         from clauses.publish import publish_extracts
         from clauses.status import record_decisions
-        from clauses.warehouse import make_engine
+        from clauses.warehouse import make_engine, unavailable_as_error
 
         settings = task_settings()
         engine = make_engine(settings.warehouse_url)
         as_of = date.fromisoformat(received["as_of"])
         context = get_current_context()
         force = bool(context["params"].get("force"))
-        computation = compute_as_of(engine, as_of, force=force)
-        started = time.perf_counter()
-        published = publish_extracts(
-            engine,
-            settings.extracts_dir,
-            as_of,
-            outbox_template=settings.outbox_template,
-            force=force,
-        )
-        record_decisions(
-            engine, context["run_id"], as_of, computation.seconds, time.perf_counter() - started
-        )
+        with unavailable_as_error(engine):  # a clear message; the task retries
+            computation = compute_as_of(engine, as_of, force=force)
+            started = time.perf_counter()
+            published = publish_extracts(
+                engine,
+                settings.extracts_dir,
+                as_of,
+                outbox_template=settings.outbox_template,
+                force=force,
+            )
+            record_decisions(
+                engine, context["run_id"], as_of, computation.seconds, time.perf_counter() - started
+            )
         if received["failed_regions"]:
             # Every other region's figures and extracts are published; retrying changes nothing.
             raise AirflowFailException(f"regions failed: {', '.join(received['failed_regions'])}")

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from clauses.config import ConfigurationError, data_dir_from_env, load_settings
+from clauses.warehouse import WarehouseUnavailable
 
 log = logging.getLogger("clauses")
 
@@ -191,7 +192,11 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except WarehouseUnavailable as error:
+        log.error("%s", error)
+        return 3
 
 
 if __name__ == "__main__":

@@ -22,7 +22,14 @@ from clauses.ingest import RegionIngest, ingest_region
 from clauses.landing import move_loose_files, purge_quarantine, scan_landing
 from clauses.publish import publish_extracts
 from clauses.status import record_decisions
-from clauses.warehouse import INGEST_LOCK, exclusive, insert_mappings, make_engine, migrate
+from clauses.warehouse import (
+    INGEST_LOCK,
+    exclusive,
+    insert_mappings,
+    make_engine,
+    migrate,
+    unavailable_as_error,
+)
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +163,22 @@ def run_date(
     extracts are rewritten even where they would come out identical."""
     live = (as_of == today_in_paris()) if live is None else live
     run_id = run_id or f"manual__{as_of.isoformat()}__{uuid.uuid4().hex[:8]}"
+    engine = make_engine(settings.warehouse_url)
+    with unavailable_as_error(engine):
+        return _run_date(settings, engine, as_of, regions, live, run_id, force)
+
+
+def _run_date(
+    settings: Settings,
+    engine: Engine,
+    as_of: date,
+    regions: set[str] | None,
+    live: bool,
+    run_id: str,
+    force: bool,
+) -> RunReport:
     started = time.perf_counter()
-    engine = prepare_warehouse(settings)
+    migrate(engine)
     report = receive_and_load(settings, engine, as_of, live=live, run_id=run_id, regions=regions)
     step = time.perf_counter()
     computation = compute_as_of(engine, as_of, force=force)

@@ -25,6 +25,25 @@ COMPUTE_LOCK = 7_140_002
 INGEST_LOCK = 7_140_003
 
 
+class WarehouseUnavailable(RuntimeError):
+    """The warehouse could not be reached, or dropped the connection, during a run."""
+
+
+@contextlib.contextmanager
+def unavailable_as_error(engine: Engine) -> Iterator[None]:
+    """Turn a lost or refused warehouse connection into one clear error (the driver's own
+    message says neither which database nor what state it is left in)."""
+    try:
+        yield
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as error:
+        where = engine.url.render_as_string(hide_password=True)
+        raise WarehouseUnavailable(
+            f"the warehouse {where} failed during the run ({error.orig}); every file load and "
+            "every date's figures are written whole or not at all, so nothing is half-written: "
+            "run again once the warehouse answers"
+        ) from error
+
+
 @contextlib.contextmanager
 def exclusive(engine: Engine, key: int) -> Iterator[None]:
     """Hold the warehouse-wide lock `key` for the block, across transactions: a PostgreSQL
@@ -37,8 +56,11 @@ def exclusive(engine: Engine, key: int) -> Iterator[None]:
             try:
                 yield
             finally:
-                connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
-                connection.commit()
+                # A lost connection has lost its session locks with it: then there is nothing
+                # to release, and the block's own error is the one to report.
+                with contextlib.suppress(sa.exc.DBAPIError):
+                    connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                    connection.commit()
         return
     database = engine.url.database
     if not database or database == ":memory:":
