@@ -1,48 +1,84 @@
-"""Receive, read, validate, quarantine or load the files of one region (contract §1-4).
+"""Receive, read, validate, quarantine or load the files of the regions (contract §1-4).
 
 A file is loaded whole or not at all, in one transaction with its registry entry, its quality
 results and its lineage (file SHA-256, load id, run id): the same bytes twice, a retried task or a
 run killed in the middle all end in the same warehouse state. A broken file is copied byte for
 byte to quarantine/<region>/<date>/ beside a French report; nothing of it is loaded.
+
+Memory follows the largest file, never the nation:
+- small files (the usual monthly exports: a few thousand rows) are read whole and grouped, all
+  regions together, until the group holds `GROUP_CELLS` cells; each group is normalised and
+  validated with one GX call per kind, then loaded with one transaction per region (a region's
+  failure never stops another's loads);
+- a big file is read by batches, each normalised, validated and loaded as it comes inside one
+  transaction, rolled back (and the file quarantined) when a batch breaks a blocking rule; its
+  report adds the batches up, and duplicate rows or repeated keys are found across batches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
-import math
 import os
 import shutil
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from clauses.config import Settings
 from clauses.contract import KIND_ORDER, KINDS, Kind
 from clauses.landing import LandingEntry
-from clauses.normalize import FILE_COLUMN, normalize
-from clauses.reading import FileRefused, ReadResult, SheetTable, read_file
+from clauses.normalize import DuplicateTracker, NormalizedBatch, normalize_batch
+from clauses.reading import (
+    FileRefused,
+    OpenedFile,
+    TableReader,
+    TextBatch,
+    concat_batches,
+    open_file,
+)
 from clauses.reports import FileReport, write_report
-from clauses.validation import CheckResult, TableToValidate, is_blocking_failure, validate_kind
+from clauses.validation import (
+    UNIQUE_KEY_CHECK,
+    CheckResult,
+    FileChecks,
+    KeyTracker,
+    TableToValidate,
+    is_blocking_failure,
+    validate_batch,
+)
 from clauses.warehouse import bulk_insert, insert_mappings
 
 log = logging.getLogger(__name__)
 
 LINEAGE_COLUMNS = ("file_sha256", "sheet", "row_number", "load_id")
+# Cells (rows x contract columns) validated together: small files are grouped up to GROUP_CELLS,
+# a big file is validated by batches of STREAM_CELLS. GX's cost is mostly per call, memory per
+# cell (a few hundred bytes a cell at the peak of a GX call).
+GROUP_CELLS = 6_000_000
+STREAM_CELLS = 2_000_000
+INSERT_ROWS = 50_000  # rows turned into Python tuples at once when loading
 
 
 @dataclass
 class RegionIngest:
-    """What one region's ingestion did in a run."""
+    """What one region's ingestion did in a run.
+
+    Files of several regions are validated together: the time of a shared step is shared
+    between the regions in proportion of their cells, so that the sums are the run's times.
+    """
 
     region: str
     received: int = 0
@@ -61,14 +97,40 @@ class RegionIngest:
 
 
 @dataclass
+class ExaminedTable:
+    """One table of a file being examined: its checks, added up over its batches."""
+
+    reader: TableReader
+    rows: int = 0
+    checks: FileChecks = field(default_factory=FileChecks)
+    text: TextBatch | None = None  # all its rows, for a file read whole
+    key: int = -1  # its key in the batch of its kind (small files validated together)
+
+    def cells(self) -> int:
+        return max(self.rows, 1) * len(KINDS[self.reader.kind].columns)
+
+
+@dataclass
 class ExaminedFile:
-    """A file read; `examine_files` adds its normalised tables and the outcome of its checks."""
+    """A file opened; its tables' checks are filled by `examine_group` or `examine_stream`."""
 
     entry: LandingEntry
     sha256: str
-    read: ReadResult
-    frames: list[tuple[SheetTable, pd.DataFrame]] = field(default_factory=list)
-    checks: list[CheckResult] = field(default_factory=list)
+    opened: OpenedFile
+    tables: list[ExaminedTable] = field(default_factory=list)
+    copies: list[LandingEntry] = field(default_factory=list)  # the same bytes again, this run
+    load_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def checks(self) -> list[CheckResult]:
+        return [c for t in self.tables for c in t.checks.results]
+
+    @property
+    def blocking(self) -> bool:
+        return any(is_blocking_failure(c) for c in self.checks)
+
+    def cells(self) -> int:
+        return sum(t.cells() for t in self.tables)
 
 
 def file_sha256(path: Path) -> str:
@@ -81,86 +143,704 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def examine(entry: LandingEntry, sha256: str, opened: OpenedFile) -> ExaminedFile:
+    """An opened file, ready to be examined; a file read whole keeps its rows."""
+    item = ExaminedFile(entry, sha256, opened)
+    for reader in opened.tables:
+        table = ExaminedTable(reader)
+        if opened.whole:
+            batches = list(reader.batches())
+            table.text = concat_batches(batches) if batches else None
+            table.rows = len(table.text) if table.text is not None else 0
+        item.tables.append(table)
+    return item
+
+
+# --------------------------------------------------------------------------------------------
+# Examination: normalise and validate
+# --------------------------------------------------------------------------------------------
+
+
+def examine_group(
+    items: Sequence[ExaminedFile], *, pseudonym_key: bytes, with_region: bool = True
+) -> dict[Kind, NormalizedBatch]:
+    """Normalise and validate the tables of files read whole: one batch per kind, so that the
+    fixed cost of normalising and of a GX validation is paid once per kind, not once per file.
+    Fills each table's checks; returns the normalised batches (rows of table ``key``)."""
+    members: dict[Kind, list[ExaminedTable]] = defaultdict(list)
+    regions: dict[Kind, list[str]] = defaultdict(list)
+    for item in items:
+        for table in item.tables:
+            kind = table.reader.kind
+            table.key = len(members[kind])
+            table.checks = FileChecks()
+            members[kind].append(table)
+            regions[kind].append(item.entry.region)
+    batches: dict[Kind, NormalizedBatch] = {}
+    for kind in KIND_ORDER:
+        tables = members.get(kind)
+        if not tables:
+            continue
+        texts = [t.text for t in tables if t.text is not None and len(t.text)]
+        names = list(dict.fromkeys(name for text in texts for name in text.columns))
+        columns = {
+            name: pa.concat_arrays(
+                [text.columns.get(name, pa.nulls(len(text), pa.string())) for text in texts]
+            )
+            for name in names
+        }
+        rows = np.concatenate([text.rows for text in texts]) if texts else np.empty(0, np.int64)
+        files = np.repeat(
+            [t.key for t in tables], [len(t.text) if t.text is not None else 0 for t in tables]
+        ).astype(np.int64)
+        batch = normalize_batch(
+            kind,
+            columns,
+            rows,
+            pseudonym_key=pseudonym_key,
+            files=files,
+            regions=regions[kind] if with_region else None,
+        )
+        results = validate_batch(
+            kind,
+            batch,
+            [
+                TableToValidate(t.key, t.reader.sheet, t.rows, t.reader.missing_columns)
+                for t in tables
+            ],
+        )
+        for table in tables:
+            table.checks.add(results[table.key])
+        batches[kind] = batch
+    return batches
+
+
+def rebatch(batches: Iterable[TextBatch], rows: int) -> Iterator[TextBatch]:
+    """The same rows, in batches of about ``rows`` rows."""
+    pending: list[TextBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += len(batch)
+        if count >= rows:
+            yield concat_batches(pending)
+            pending, count = [], 0
+    if pending:
+        yield concat_batches(pending)
+
+
+def examine_stream(
+    item: ExaminedFile,
+    *,
+    pseudonym_key: bytes,
+    with_region: bool = True,
+    on_batch: Callable[[ExaminedTable, NormalizedBatch], None] | None = None,
+    batch_cells: int | None = None,
+) -> None:
+    """Normalise and validate a file batch by batch, adding its checks up; ``on_batch`` gets
+    every batch (to load it). Rows equal to a row of an earlier batch are duplicates; a key
+    that must be unique and repeats across batches is counted with its rows and examples (the
+    file is read a second time for the examples, only then)."""
+    region = item.entry.region if with_region else None
+    for table in item.tables:
+        kind = table.reader.kind
+        table.checks, table.rows = FileChecks(), 0
+        duplicates, keys = DuplicateTracker(), KeyTracker(kind)
+        size = max(1, (batch_cells or STREAM_CELLS) // len(KINDS[kind].columns))
+        empty = TextBatch(np.empty(0, np.int64), {})
+        for text in itertools.chain(rebatch(table.reader.batches(), size), [None]):
+            if text is None and table.rows:
+                break
+            text = text or empty  # a table without rows: its checks are listed all the same
+            batch = normalize_batch(
+                kind,
+                text.columns,
+                text.rows,
+                pseudonym_key=pseudonym_key,
+                regions=region,
+                duplicates=duplicates,
+            )
+            this = TableToValidate(0, table.reader.sheet, len(batch), table.reader.missing_columns)
+            table.checks.add(validate_batch(kind, batch, [this])[0])
+            keys.add(batch)
+            table.rows += len(batch)
+            if on_batch is not None and len(batch):
+                on_batch(table, batch)
+        repeated = keys.repeated_across_batches()
+        if repeated is not None:
+            _count_repeated_keys(table, keys, repeated, pseudonym_key, region, size)
+
+
+def _count_repeated_keys(
+    table: ExaminedTable,
+    keys: KeyTracker,
+    repeated: tuple[int, np.ndarray],
+    pseudonym_key: bytes,
+    region: str | None,
+    size: int,
+) -> None:
+    count, hashes = repeated
+    result = next((c for c in table.checks.results if c.check == UNIQUE_KEY_CHECK), None)
+    if result is None:
+        return
+    examples: list[dict[str, Any]] = []
+    for text in rebatch(table.reader.batches(), size):
+        batch = normalize_batch(
+            table.reader.kind, text.columns, text.rows, pseudonym_key=pseudonym_key, regions=region
+        )
+        examples += keys.examples(batch, hashes, result.column, 20 - len(examples))
+        if len(examples) >= 20:
+            break
+    result.unexpected_count, result.success, result.examples = count, False, examples
+
+
+def file_report(item: ExaminedFile) -> FileReport:
+    kinds = [k for k in KIND_ORDER if any(t.reader.kind is k for t in item.tables)]
+    return FileReport(
+        region=item.entry.region,
+        receipt_date=item.entry.receipt_date,
+        file_name=item.entry.file_name,
+        sha256=item.sha256,
+        outcome="en quarantaine" if item.blocking else "chargé",
+        kinds=[str(k) for k in kinds],
+        rows=sum(t.rows for t in item.tables),
+        failures=[c for c in item.checks if not c.success],
+        ignored_sheets=list(item.opened.ignored_sheets),
+        unknown_columns=sorted({c for t in item.tables for c in t.reader.unknown_columns}),
+        personal_columns=sorted({c for t in item.tables for c in t.reader.personal_columns}),
+    )
+
+
+def _log_examined(item: ExaminedFile) -> None:
+    log.info(
+        "read %s: %s",
+        item.entry.file_name,
+        ", ".join(
+            f"{t.reader.kind.value}{f' [{t.reader.sheet}]' if t.reader.sheet else ''} {t.rows} rows"
+            for t in item.tables
+        ),
+    )
+    personal = sum(len(t.reader.personal_columns) for t in item.tables)
+    if personal:
+        log.info("read %s: %d personal-data column(s) dropped", item.entry.file_name, personal)
+
+
+# --------------------------------------------------------------------------------------------
+# Ingestion of the regions
+# --------------------------------------------------------------------------------------------
+
+
+def ingest_regions(
+    engine: Engine,
+    settings: Settings,
+    entries_by_region: Mapping[str, Sequence[LandingEntry]],
+    run_id: str,
+) -> dict[str, RegionIngest]:
+    """Process every entry not seen before, all regions together; never raises for a bad file.
+
+    Regions are isolated: an unexpected error while reading, validating or loading a region's
+    files is recorded in that region's `error` (its remaining files wait for the next run) and
+    the other regions go on. Returns one RegionIngest per region, in code order.
+    """
+    return _Ingestion(engine, settings, run_id).run(entries_by_region)
+
+
 def ingest_region(
     engine: Engine, settings: Settings, region: str, entries: list[LandingEntry], run_id: str
 ) -> RegionIngest:
-    """Process every entry of `region` not seen before; never raises for a bad file."""
-    started = time.monotonic()
-    outcome = RegionIngest(region, received=len(entries))
-    known = _known_entries(engine, region)
-    pending: list[ExaminedFile] = []
-    seen_in_run: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        if entry.refusal:
-            if (entry.receipt_date, entry.file_name, "") not in known:
-                _refuse(engine, settings, entry, "", entry.refusal, run_id, copy=False)
-                outcome.refused += 1
-            else:
-                outcome.already_known += 1
-            continue
-        sha = file_sha256(entry.path)
-        if (entry.receipt_date, entry.file_name, sha) in known:
-            outcome.already_known += 1
-            continue
-        previous = seen_in_run.get(sha) or _registered_content(engine, sha)
-        if previous is not None:
-            _register(engine, entry, sha, run_id, **previous)
-            outcome.copies += 1
-            continue
-        step = time.perf_counter()
-        try:
-            result = read_file(entry.path)
-            outcome.read_s += time.perf_counter() - step
-        except FileRefused as refused:
-            outcome.read_s += time.perf_counter() - step
-            _refuse(engine, settings, entry, sha, refused.reason, run_id, copy=True)
-            seen_in_run[sha] = _outcome("refused", "", None, refused.reason)
-            outcome.refused += 1
-            continue
-        pending.append(ExaminedFile(entry, sha, result))
-        seen_in_run[sha] = _outcome("pending", "", None, "")
+    """Process every entry of `region` not seen before (`ingest_regions` for one region)."""
+    return ingest_regions(engine, settings, {region: entries}, run_id)[region]
 
-    step = time.perf_counter()
-    examine_files(pending, pseudonym_key=settings.pseudonym_key, region=region)
-    outcome.validate_s = time.perf_counter() - step
-    step = time.perf_counter()
-    for item in pending:
-        report = file_report(item)
-        if any(is_blocking_failure(c) for c in item.checks):
-            report.outcome = "en quarantaine"
-            _quarantine(engine, settings, item, report, run_id)
+
+@dataclass
+class _Pending:
+    """A file to read, and the later entries holding the same bytes."""
+
+    entry: LandingEntry
+    sha256: str
+    copies: list[LandingEntry] = field(default_factory=list)
+
+
+class _Ingestion:
+    def __init__(self, engine: Engine, settings: Settings, run_id: str) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.run_id = run_id
+        self.outcomes: dict[str, RegionIngest] = {}
+
+    # ---- bookkeeping ---------------------------------------------------------------------
+
+    def _fail(self, region: str, error: BaseException) -> None:
+        log.error("region %s: ingestion failed", region, exc_info=error)
+        if self.outcomes[region].error is None:
+            self.outcomes[region].error = repr(error)
+
+    def _failed(self, region: str) -> bool:
+        return self.outcomes[region].error is not None
+
+    def _share(self, stage: str, seconds: float, items: Sequence[ExaminedFile]) -> None:
+        """Share a step's time between the regions of ``items``, by cells."""
+        cells: dict[str, int] = defaultdict(int)
+        for item in items:
+            cells[item.entry.region] += item.cells()
+        total = sum(cells.values()) or 1
+        for region, n in cells.items():
+            outcome = self.outcomes[region]
+            setattr(outcome, stage, getattr(outcome, stage) + seconds * n / total)
+
+    def _add(self, region: str, stage: str, seconds: float) -> None:
+        outcome = self.outcomes[region]
+        setattr(outcome, stage, getattr(outcome, stage) + seconds)
+
+    # ---- the run ---------------------------------------------------------------------------
+
+    def run(
+        self, entries_by_region: Mapping[str, Sequence[LandingEntry]]
+    ) -> dict[str, RegionIngest]:
+        for region in sorted(entries_by_region):
+            self.outcomes[region] = RegionIngest(region, received=len(entries_by_region[region]))
+        pending = self._scan(entries_by_region)
+        self._process(pending)
+        for outcome in self.outcomes.values():
+            outcome.seconds = outcome.read_s + outcome.validate_s + outcome.load_s
+            log.info(
+                "region %s: %d received, %d loaded (%d rows), %d quarantined, %d refused, "
+                "%d copies, %d already known",
+                outcome.region,
+                outcome.received,
+                outcome.loaded,
+                outcome.rows_loaded,
+                outcome.quarantined,
+                outcome.refused,
+                outcome.copies,
+                outcome.already_known,
+            )
+        return self.outcomes
+
+    def _scan(self, entries_by_region: Mapping[str, Sequence[LandingEntry]]) -> list[_Pending]:
+        """Entries refused unread are registered; entries known are skipped; the same bytes
+        received before are registered as copies; the others are returned, to be read."""
+        known = _known_entries(self.engine, list(self.outcomes))
+        originals: dict[str, _Pending] = {}
+        candidates: list[_Pending] = []
+        for region, outcome in self.outcomes.items():
+            started = time.perf_counter()
+            for entry in entries_by_region[region]:
+                try:
+                    if entry.refusal:
+                        if (entry.receipt_date, entry.file_name, "") not in known:
+                            self._refuse(entry, "", entry.refusal, copy=False)
+                            outcome.refused += 1
+                        else:
+                            outcome.already_known += 1
+                        continue
+                    sha = file_sha256(entry.path)
+                    if (entry.receipt_date, entry.file_name, sha) in known:
+                        outcome.already_known += 1
+                    elif sha in originals:
+                        originals[sha].copies.append(entry)
+                    else:
+                        originals[sha] = _Pending(entry, sha)
+                        candidates.append(originals[sha])
+                except Exception as error:  # one region's failure must not stop the others
+                    self._fail(region, error)
+                    break
+            outcome.read_s += time.perf_counter() - started
+        registered = _registered_contents(self.engine, [c.sha256 for c in candidates])
+        to_read = []
+        for candidate in candidates:
+            region = candidate.entry.region
+            previous = registered.get(candidate.sha256)
+            if self._failed(region):
+                continue
+            if previous is None:
+                to_read.append(candidate)
+                continue
+            for entry in [candidate.entry, *candidate.copies]:
+                if not self._failed(entry.region):
+                    _register(self.engine, entry, candidate.sha256, self.run_id, **previous)
+                    self.outcomes[entry.region].copies += 1
+        return to_read
+
+    def _process(self, pending: list[_Pending]) -> None:
+        group: list[ExaminedFile] = []
+        cells = 0
+        for work in pending:
+            region = work.entry.region
+            if self._failed(region):
+                continue
+            started = time.perf_counter()
+            try:
+                opened = open_file(work.entry.path)
+                item = examine(work.entry, work.sha256, opened)
+                item.copies = work.copies
+            except FileRefused as refused:
+                self._add(region, "read_s", time.perf_counter() - started)
+                self._refused_with_copies(work, refused.reason)
+                continue
+            except Exception as error:  # one region's failure must not stop the others
+                self._fail(region, error)
+                continue
+            self._add(region, "read_s", time.perf_counter() - started)
+            if opened.whole:
+                group.append(item)
+                cells += item.cells()
+                if cells >= GROUP_CELLS:
+                    self._flush(group)
+                    group, cells = [], 0
+            else:
+                self._flush(group)  # memory: one big file at a time, and nothing else
+                group, cells = [], 0
+                self._stream(item)
+        self._flush(group)
+
+    def _refused_with_copies(self, work: _Pending, reason: str) -> None:
+        self._refuse(work.entry, work.sha256, reason, copy=True)
+        self.outcomes[work.entry.region].refused += 1
+        for entry in work.copies:
+            if not self._failed(entry.region):
+                _register(
+                    self.engine,
+                    entry,
+                    work.sha256,
+                    self.run_id,
+                    **_outcome("refused", "", None, reason),
+                )
+                self.outcomes[entry.region].copies += 1
+
+    def _refuse(self, entry: LandingEntry, sha: str, reason: str, *, copy: bool) -> None:
+        folder = _quarantine_folder(self.settings, entry)
+        report = FileReport(
+            entry.region, entry.receipt_date, entry.file_name, sha, "refusé", refusal=reason
+        )
+        if copy:
+            _copy_into(folder, entry)
+        path = write_report(folder, report)
+        _register(
+            self.engine,
+            entry,
+            sha,
+            self.run_id,
+            status="refused",
+            kinds="",
+            n_rows=None,
+            reason=reason,
+            report_path=str(path),
+        )
+
+    # ---- small files: a group ----------------------------------------------------------------
+
+    def _flush(self, group: list[ExaminedFile]) -> None:
+        if not group:
+            return
+        key = self.settings.pseudonym_key
+        started = time.perf_counter()
+        batches: dict[str | None, dict[Kind, NormalizedBatch]] = {}
+        try:
+            batches[None] = examine_group(group, pseudonym_key=key)
+        except Exception:
+            # Someone's file breaks the shared step: each region alone, so that only its own
+            # region fails.
+            log.warning("a group of %d files failed: validated again region by region", len(group))
+            for region, items in _by_region(group).items():
+                try:
+                    batches[region] = examine_group(items, pseudonym_key=key)
+                except Exception as error:
+                    self._fail(region, error)
+        self._share("validate_s", time.perf_counter() - started, group)
+        for region, items in _by_region(group).items():
+            if self._failed(region):
+                continue
+            started = time.perf_counter()
+            region_batches = batches.get(region, batches.get(None, {}))
+            try:
+                self._commit_region(items, region_batches)
+            except Exception as error:  # one region's failure must not stop the others
+                self._fail(region, error)
+            self._add(region, "load_s", time.perf_counter() - started)
+
+    def _commit_region(
+        self, items: list[ExaminedFile], batches: Mapping[Kind, NormalizedBatch]
+    ) -> None:
+        """Quarantine the broken files, load the others, in one transaction (file by file when
+        another run registered one of them meanwhile)."""
+        reports = {id(item): file_report(item) for item in items}
+        paths: dict[int, Path] = {}
+        for item in items:
+            _log_examined(item)
+            if item.blocking:
+                paths[id(item)] = self._write_quarantine(item, reports[id(item)])
+        inserted: dict[str, int] = {}
+        try:
+            with self.engine.begin() as connection:
+                inserted = self._write(connection, items, reports, paths, batches)
+        except sa.exc.IntegrityError:
+            log.info("some files were registered by another run: committed one by one")
+            for item in items:
+                try:
+                    with self.engine.begin() as connection:
+                        inserted |= self._write(connection, [item], reports, paths, batches)
+                except sa.exc.IntegrityError:
+                    log.info("file %s was registered by another run", item.entry.file_name)
+        for item in items:
+            self._count(item, inserted.get(item.sha256, 0))
+
+    def _write(
+        self,
+        connection: Connection,
+        items: list[ExaminedFile],
+        reports: Mapping[int, FileReport],
+        paths: Mapping[int, Path],
+        batches: Mapping[Kind, NormalizedBatch],
+    ) -> dict[str, int]:
+        """The facts of the valid files among ``items`` (unless loaded already), their loads,
+        quality results and registry entries, and those of their copies; returns the rows
+        inserted per file."""
+        valid = [item for item in items if not item.blocking]
+        loaded = _already_loaded(connection, [item.sha256 for item in valid])
+        to_load = [item for item in valid if item.sha256 not in loaded]
+        counts: dict[str, int] = {item.sha256: 0 for item in to_load}
+        for kind, batch in batches.items():
+            tables = [
+                (item, table)
+                for item in to_load
+                for table in item.tables
+                if table.reader.kind is kind and table.rows
+            ]
+            if tables:
+                for (item, _), n in zip(
+                    tables, _insert_group(connection, kind, batch, tables), strict=True
+                ):
+                    counts[item.sha256] += n
+        self._registry(connection, items, reports, paths, counts)
+        return counts
+
+    def _registry(
+        self,
+        connection: Connection,
+        items: list[ExaminedFile],
+        reports: Mapping[int, FileReport],
+        paths: Mapping[int, Path],
+        loads: Mapping[str, int],
+    ) -> None:
+        """Load rows (files in ``loads``, with the rows inserted), quality results (files
+        loaded now or quarantined) and registry entries of ``items`` and of their copies."""
+        now = datetime.now(UTC)
+        insert_mappings(
+            connection,
+            "raw_loads",
+            [
+                {
+                    "sha256": item.sha256,
+                    "load_id": item.load_id,
+                    "run_id": self.run_id,
+                    "loaded_at": now,
+                    "n_rows": loads[item.sha256],
+                }
+                for item in items
+                if item.sha256 in loads
+            ],
+        )
+        quality = [
+            row
+            for item in items
+            if item.blocking or item.sha256 in loads
+            for row in _quality_rows(item.sha256, item.checks, self.run_id)
+        ]
+        if quality:  # about 30 rows a file: COPY on PostgreSQL
+            bulk_insert(connection, "dq_results", QUALITY_COLUMNS, quality)
+        entries = []
+        for item in items:
+            report = reports[id(item)]
+            fields = _outcome(
+                "quarantined" if item.blocking else "loaded",
+                "|".join(report.kinds),
+                report.rows,
+                report.reason(),
+            )
+            path = paths.get(id(item))
+            entries.append(
+                _registry_row(
+                    item.entry,
+                    item.sha256,
+                    self.run_id,
+                    now,
+                    report_path=str(path) if path else None,
+                    **fields,
+                )
+            )
+            entries += [
+                _registry_row(e, item.sha256, self.run_id, now, **fields) for e in item.copies
+            ]
+        insert_mappings(connection, "raw_files", entries)
+
+    def _write_quarantine(self, item: ExaminedFile, report: FileReport) -> Path:
+        folder = _quarantine_folder(self.settings, item.entry)
+        _copy_into(folder, item.entry)
+        return write_report(folder, report)
+
+    def _count(self, item: ExaminedFile, inserted: int) -> None:
+        outcome = self.outcomes[item.entry.region]
+        if item.blocking:
             outcome.quarantined += 1
             outcome.quarantined_files.append(item.entry.file_name)
         else:
-            outcome.rows_loaded += _load(engine, item, report, run_id)
             outcome.loaded += 1
-    outcome.load_s = time.perf_counter() - step
-    outcome.seconds = time.monotonic() - started
-    log.info(
-        "region %s: %d received, %d loaded (%d rows), %d quarantined, %d refused, %d copies, "
-        "%d already known",
-        region,
-        outcome.received,
-        outcome.loaded,
-        outcome.rows_loaded,
-        outcome.quarantined,
-        outcome.refused,
-        outcome.copies,
-        outcome.already_known,
+            outcome.rows_loaded += inserted
+        for entry in item.copies:
+            self.outcomes[entry.region].copies += 1
+
+    # ---- a big file: by batches --------------------------------------------------------------
+
+    def _stream(self, item: ExaminedFile) -> None:
+        """Read, validate and load a big file batch by batch in one transaction; roll it back
+        and quarantine the file when a batch breaks a blocking rule."""
+        region = item.entry.region
+        started = time.perf_counter()
+        load_s = 0.0
+        inserted = 0
+        # A required column missing: the file will be quarantined, whatever its rows.
+        doomed = any(t.reader.missing_columns for t in item.tables)
+        try:
+            with self.engine.connect() as connection:
+                transaction = connection.begin()
+                try:
+                    loading = not _already_loaded(connection, [item.sha256])
+
+                    def load(table: ExaminedTable, batch: NormalizedBatch) -> None:
+                        nonlocal load_s, inserted
+                        if not loading or doomed or item.blocking:
+                            return  # the file will not be loaded: stop writing, keep checking
+                        step = time.perf_counter()
+                        inserted += _insert_rows(
+                            connection,
+                            table.reader.kind,
+                            batch,
+                            None,
+                            itertools.repeat(item.sha256),
+                            itertools.repeat(table.reader.sheet),
+                            itertools.repeat(item.load_id),
+                        )
+                        load_s += time.perf_counter() - step
+
+                    examine_stream(item, pseudonym_key=self.settings.pseudonym_key, on_batch=load)
+                    _log_examined(item)
+                    report = file_report(item)
+                    step = time.perf_counter()
+                    paths = {}
+                    if item.blocking:
+                        transaction.rollback()
+                        inserted = 0
+                        paths[id(item)] = self._write_quarantine(item, report)
+                        transaction = connection.begin()
+                    loads = {item.sha256: inserted} if loading and not item.blocking else {}
+                    self._registry(connection, [item], {id(item): report}, paths, loads)
+                    transaction.commit()
+                    load_s += time.perf_counter() - step
+                except BaseException:
+                    if transaction.is_active:
+                        transaction.rollback()
+                    raise
+            self._count(item, inserted)
+        except FileRefused as refused:  # found unreadable further down: nothing was kept
+            self._refused_with_copies(
+                _Pending(item.entry, item.sha256, item.copies), refused.reason
+            )
+        except sa.exc.IntegrityError:
+            log.info("file %s was registered by another run", item.entry.file_name)
+        except Exception as error:  # one region's failure must not stop the others
+            self._fail(region, error)
+        elapsed = time.perf_counter() - started
+        self._add(region, "load_s", load_s)
+        self._add(region, "validate_s", elapsed - load_s)
+
+
+# --------------------------------------------------------------------------------------------
+# Warehouse writes
+# --------------------------------------------------------------------------------------------
+
+
+def _by_region(items: Sequence[ExaminedFile]) -> dict[str, list[ExaminedFile]]:
+    out: dict[str, list[ExaminedFile]] = defaultdict(list)
+    for item in items:
+        out[item.entry.region].append(item)
+    return dict(sorted(out.items()))
+
+
+def _insert_group(
+    connection: Connection,
+    kind: Kind,
+    batch: NormalizedBatch,
+    tables: list[tuple[ExaminedFile, ExaminedTable]],
+) -> list[int]:
+    """Insert the rows of ``tables`` (files of a group) from their kind's batch; returns the
+    rows inserted per table."""
+    keys = np.array([table.key for _, table in tables], dtype=np.int64)
+    selected = np.flatnonzero(np.isin(batch.files, keys))  # in file order, as batched
+    files = batch.files[selected]
+    by_key = {table.key: (item, table) for item, table in tables}
+    n_keys = int(batch.files.max()) + 1 if len(batch.files) else 0
+    shas = np.empty(n_keys, dtype=object)
+    sheets = np.empty(n_keys, dtype=object)
+    loads = np.empty(n_keys, dtype=object)
+    for key, (item, table) in by_key.items():
+        shas[key], sheets[key], loads[key] = item.sha256, table.reader.sheet, item.load_id
+    _insert_rows(
+        connection,
+        kind,
+        batch,
+        selected,
+        shas[files].tolist(),
+        sheets[files].tolist(),
+        loads[files].tolist(),
     )
-    return outcome
+    counts = np.bincount(files, minlength=n_keys)
+    return [int(counts[table.key]) for _, table in tables]
+
+
+def _insert_rows(
+    connection: Connection,
+    kind: Kind,
+    batch: NormalizedBatch,
+    selected: np.ndarray | None,
+    shas: Iterable[str],
+    sheets: Iterable[str | None],
+    loads: Iterable[str],
+) -> int:
+    """Insert rows of ``batch`` (all, or ``selected``) into the kind's staging table, with their
+    lineage, converted to plain Python values a slice at a time."""
+    spec = KINDS[kind]
+    names = [c.name for c in spec.columns]
+    lookups = [batch.columns[name].python_values() for name in names]
+    codes = [batch.columns[name].codes for name in names]
+    positions = np.arange(len(batch)) if selected is None else selected
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        lineage = zip(shas, sheets, loads, strict=False)
+        for start in range(0, len(positions), INSERT_ROWS):
+            part = positions[start : start + INSERT_ROWS]
+            values = [
+                lookup[code[part]].tolist() for lookup, code in zip(lookups, codes, strict=True)
+            ]
+            for row_number, *cells in zip(batch.rows[part].tolist(), *values, strict=True):
+                sha, sheet, load_id = next(lineage)
+                yield (sha, sheet, row_number, load_id, *cells)
+
+    return bulk_insert(connection, spec.table, [*LINEAGE_COLUMNS, *names], rows())
 
 
 def _outcome(status: str, kinds: str, n_rows: int | None, reason: str) -> dict[str, Any]:
     return {"status": status, "kinds": kinds, "n_rows": n_rows, "reason": reason}
 
 
-def _known_entries(engine: Engine, region: str) -> set[tuple[date, str, str]]:
+def _known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, str]]:
+    if not regions:
+        return set()
+    statement = sa.text(
+        "SELECT receipt_date, file_name, sha256 FROM raw_files WHERE region IN :regions"
+    ).bindparams(sa.bindparam("regions", expanding=True))
     with engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT receipt_date, file_name, sha256 FROM raw_files WHERE region = :r"),
-            {"r": region},
-        ).all()
+        rows = connection.execute(statement, {"regions": regions}).all()
     return {(_as_date(d), name, sha) for d, name, sha in rows}
 
 
@@ -168,36 +848,49 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _registered_content(engine: Engine, sha: str) -> dict[str, Any] | None:
-    """The outcome already recorded for these bytes, if they were received before."""
+def _registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, Any]]:
+    """The outcome first recorded for each of these contents received before."""
+    found: dict[str, dict[str, Any]] = {}
+    statement = sa.text(
+        "SELECT sha256, status, kinds, n_rows, reason FROM raw_files "
+        "WHERE sha256 IN :shas ORDER BY file_id"
+    ).bindparams(sa.bindparam("shas", expanding=True))
     with engine.connect() as connection:
-        row = (
-            connection.execute(
-                sa.text(
-                    "SELECT status, kinds, n_rows, reason FROM raw_files WHERE sha256 = :sha "
-                    "ORDER BY file_id LIMIT 1"
-                ),
-                {"sha": sha},
-            )
-            .mappings()
-            .first()
-        )
-    return dict(row) if row else None
+        for start in range(0, len(shas), 500):
+            part = shas[start : start + 500]
+            for row in connection.execute(statement, {"shas": part}).mappings():
+                found.setdefault(
+                    row["sha256"],
+                    _outcome(row["status"], row["kinds"], row["n_rows"], row["reason"]),
+                )
+    return found
 
 
-def _register(
-    engine_or_connection: Engine | Connection,
+def _already_loaded(connection: Connection, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    statement = sa.text("SELECT sha256 FROM raw_loads WHERE sha256 IN :shas").bindparams(
+        sa.bindparam("shas", expanding=True)
+    )
+    found: set[str] = set()
+    for start in range(0, len(shas), 500):
+        found |= {r[0] for r in connection.execute(statement, {"shas": shas[start : start + 500]})}
+    return found
+
+
+def _registry_row(
     entry: LandingEntry,
     sha: str,
     run_id: str,
+    now: datetime,
     *,
     status: str,
     kinds: str,
     n_rows: int | None,
     reason: str,
     report_path: str | None = None,
-) -> None:
-    row = {
+) -> dict[str, Any]:
+    return {
         "region": entry.region,
         "receipt_date": entry.receipt_date,
         "file_name": entry.file_name,
@@ -208,13 +901,35 @@ def _register(
         "reason": reason,
         "report_path": report_path,
         "run_id": run_id,
-        "registered_at": datetime.now(UTC),
+        "registered_at": now,
     }
-    if isinstance(engine_or_connection, Connection):
-        insert_mappings(engine_or_connection, "raw_files", [row])
-        return
+
+
+def _register(
+    engine: Engine,
+    entry: LandingEntry,
+    sha: str,
+    run_id: str,
+    *,
+    status: str,
+    kinds: str,
+    n_rows: int | None,
+    reason: str,
+    report_path: str | None = None,
+) -> None:
+    row = _registry_row(
+        entry,
+        sha,
+        run_id,
+        datetime.now(UTC),
+        status=status,
+        kinds=kinds,
+        n_rows=n_rows,
+        reason=reason,
+        report_path=report_path,
+    )
     try:
-        with engine_or_connection.begin() as connection:
+        with engine.begin() as connection:
             insert_mappings(connection, "raw_files", [row])
     except sa.exc.IntegrityError:
         log.info("entry %s/%s already registered by another run", entry.region, entry.file_name)
@@ -224,34 +939,8 @@ def _quarantine_folder(settings: Settings, entry: LandingEntry) -> Path:
     return settings.quarantine_dir / entry.region / entry.receipt_date.isoformat()
 
 
-def _refuse(
-    engine: Engine,
-    settings: Settings,
-    entry: LandingEntry,
-    sha: str,
-    reason: str,
-    run_id: str,
-    *,
-    copy: bool,
-) -> None:
-    folder = _quarantine_folder(settings, entry)
-    report = FileReport(
-        entry.region, entry.receipt_date, entry.file_name, sha, "refusé", refusal=reason
-    )
-    if copy:
-        _copy_into(folder, entry)
-    path = write_report(folder, report)
-    _register(
-        engine,
-        entry,
-        sha,
-        run_id,
-        status="refused",
-        kinds="",
-        n_rows=None,
-        reason=reason,
-        report_path=str(path),
-    )
+def _safe_name(name: str) -> str:
+    return name.encode("utf-8", "replace").decode("utf-8")
 
 
 def _copy_into(folder: Path, entry: LandingEntry) -> None:
@@ -265,176 +954,50 @@ def _copy_into(folder: Path, entry: LandingEntry) -> None:
     os.replace(partial, target)  # a concurrent run copying the same file never sees half of it
 
 
-def examine_files(items: list[ExaminedFile], *, pseudonym_key: bytes, region: str | None) -> None:
-    """Normalise and validate the tables of `items`: one batch per kind, so that the fixed cost
-    of normalising and of a GX validation is paid once per kind, not once per file."""
-    by_kind: dict[Kind, list[tuple[int, ExaminedFile, SheetTable]]] = defaultdict(list)
-    for item in items:
-        for table in item.read.tables:
-            by_kind[table.kind].append((len(by_kind[table.kind]), item, table))
-    for kind, members in by_kind.items():
-        raw = pd.concat(
-            [table.frame.assign(**{FILE_COLUMN: key}) for key, _, table in members],
-            ignore_index=True,
-        )
-        batch = normalize(
-            SheetTable(kind, None, raw, [], [], []), pseudonym_key=pseudonym_key, region=region
-        )
-        tables = [
-            TableToValidate(key, table.sheet, len(table.frame), table.missing_columns)
-            for key, _, table in members
-        ]
-        checks = validate_kind(kind, batch, tables)
-        parts = dict(iter(batch.groupby(FILE_COLUMN, sort=False)))
-        for key, item, table in members:
-            part = parts.get(key, batch.iloc[0:0])
-            item.frames.append((table, part.drop(columns=[FILE_COLUMN]).reset_index(drop=True)))
-            item.checks.extend(checks[key])
+QUALITY_COLUMNS = (
+    "sha256",
+    "kind",
+    "sheet",
+    "expectation",
+    "column_name",
+    "level",
+    "success",
+    "element_count",
+    "unexpected_count",
+    "examples",
+    "run_id",
+)
 
 
-def file_report(item: ExaminedFile) -> FileReport:
-    kinds = [k for k in KIND_ORDER if any(t.kind is k for t, _ in item.frames)]
-    return FileReport(
-        region=item.entry.region,
-        receipt_date=item.entry.receipt_date,
-        file_name=item.entry.file_name,
-        sha256=item.sha256,
-        outcome="chargé",
-        kinds=[str(k) for k in kinds],
-        rows=sum(len(f) for _, f in item.frames),
-        failures=[c for c in item.checks if not c.success],
-        ignored_sheets=list(item.read.ignored_sheets),
-        unknown_columns=sorted({c for t, _ in item.frames for c in t.unknown_columns}),
-        personal_columns=sorted({c for t, _ in item.frames for c in t.personal_columns}),
-    )
-
-
-def _quality_rows(item: ExaminedFile, run_id: str) -> list[dict[str, Any]]:
+def _quality_rows(sha: str, checks: Sequence[CheckResult], run_id: str) -> list[tuple[Any, ...]]:
+    """One dq_results row (QUALITY_COLUMNS) per check."""
     return [
-        {
-            "sha256": item.sha256,
-            "kind": str(c.kind),
-            "sheet": c.sheet,
-            "expectation": c.check,
-            "column_name": c.column,
-            "level": c.level,
-            "success": c.success,
-            "element_count": c.element_count,
-            "unexpected_count": c.unexpected_count,
-            "examples": json.dumps(c.examples, ensure_ascii=False) if c.examples else None,
-            "run_id": run_id,
-        }
-        for c in item.checks
-    ]
-
-
-def _quarantine(
-    engine: Engine, settings: Settings, item: ExaminedFile, report: FileReport, run_id: str
-) -> None:
-    folder = _quarantine_folder(settings, item.entry)
-    _copy_into(folder, item.entry)
-    path = write_report(folder, report)
-    try:
-        with engine.begin() as connection:
-            insert_mappings(connection, "dq_results", _quality_rows(item, run_id))
-            _register(
-                connection,
-                item.entry,
-                item.sha256,
-                run_id,
-                status="quarantined",
-                kinds="|".join(report.kinds),
-                n_rows=report.rows,
-                reason=report.reason(),
-                report_path=str(path),
-            )
-    except sa.exc.IntegrityError:
-        log.info("quarantined file %s was registered by another run", item.entry.file_name)
-
-
-def _load(engine: Engine, item: ExaminedFile, report: FileReport, run_id: str) -> int:
-    """Load every table of a valid file in one transaction; returns the rows loaded."""
-    load_id = str(uuid.uuid4())
-    loaded = 0
-    try:
-        with engine.begin() as connection:
-            already = connection.execute(
-                sa.text("SELECT 1 FROM raw_loads WHERE sha256 = :sha"), {"sha": item.sha256}
-            ).first()
-            if not already:
-                for table, frame in item.frames:
-                    spec = KINDS[table.kind]
-                    columns = [c.name for c in spec.columns]
-                    lineage = {"file_sha256": item.sha256, "sheet": table.sheet, "load_id": load_id}
-                    loaded += bulk_insert(
-                        connection,
-                        spec.table,
-                        [*LINEAGE_COLUMNS, *columns],
-                        _rows(frame, columns, lineage),
-                    )
-                insert_mappings(
-                    connection,
-                    "raw_loads",
-                    [
-                        {
-                            "sha256": item.sha256,
-                            "load_id": load_id,
-                            "run_id": run_id,
-                            "loaded_at": datetime.now(UTC),
-                            "n_rows": loaded,
-                        }
-                    ],
-                )
-                insert_mappings(connection, "dq_results", _quality_rows(item, run_id))
-            _register(
-                connection,
-                item.entry,
-                item.sha256,
-                run_id,
-                status="loaded",
-                kinds="|".join(report.kinds),
-                n_rows=report.rows,
-                reason=report.reason(),
-            )
-    except sa.exc.IntegrityError:
-        log.info("file %s was loaded by another run", item.entry.file_name)
-        return 0
-    return loaded
-
-
-def _rows(frame: pd.DataFrame, columns: list[str], lineage: dict[str, Any]):  # type: ignore[no-untyped-def]
-    """Plain Python tuples (None for missing values) in lineage + contract column order."""
-    values = [_clean(frame[c].tolist()) for c in columns]
-    row_numbers = [int(r) for r in frame["_row"].tolist()]
-    for index, row_number in enumerate(row_numbers):
-        yield (
-            lineage["file_sha256"],
-            lineage["sheet"],
-            row_number,
-            lineage["load_id"],
-            *(column[index] for column in values),
+        (
+            sha,
+            str(c.kind),
+            c.sheet,
+            c.check,
+            c.column,
+            c.level,
+            c.success,
+            c.element_count,
+            c.unexpected_count,
+            json.dumps(c.examples, ensure_ascii=False) if c.examples else None,
+            run_id,
         )
-
-
-def _clean(values: list[Any]) -> list[Any]:
-    cleaned: list[Any] = []
-    for value in values:
-        if value is None or value is pd.NA or value is pd.NaT:
-            cleaned.append(None)
-        elif isinstance(value, float) and math.isnan(value):
-            cleaned.append(None)
-        elif hasattr(value, "item") and not isinstance(value, (str, bytes)):
-            cleaned.append(value.item())  # numpy scalar
-        else:
-            cleaned.append(value)
-    return cleaned
+        for c in checks
+    ]
 
 
 __all__ = [
     "ExaminedFile",
+    "ExaminedTable",
     "RegionIngest",
-    "examine_files",
+    "examine",
+    "examine_group",
+    "examine_stream",
     "file_report",
     "file_sha256",
     "ingest_region",
+    "ingest_regions",
 ]

@@ -1,10 +1,12 @@
-"""Validation of normalised tables with the Great Expectations suites of `expectations/`.
+"""Validation of normalised batches with the Great Expectations suites of `expectations/`.
 
 One suite per kind (`expectations/<kind>.json`), run in an ephemeral GX context created at call
-time. The tables of several files of one kind are validated in one GX call (a `_file` column
-tells them apart, and unique-key expectations include it: GX's cost is mostly per call, not per
-row), then the results are split back per file: one `CheckResult` per expectation and file, with
-up to 20 example rows of the original file.
+time. The rows of many files of one kind are validated in one GX call (a `_file` column tells
+them apart, and unique-key expectations include it: GX's cost is mostly per call, not per row),
+then the results are split back per file: one `CheckResult` per expectation and file, with up to
+20 example rows of the original file. A big file read in several batches is validated batch by
+batch, and its results added up (`FileChecks`); what spans batches (duplicate rows, repeated
+keys) is found with hashes (`clauses.normalize.DuplicateTracker`, `KeyTracker`).
 """
 
 from __future__ import annotations
@@ -13,19 +15,22 @@ import json
 import logging
 import os
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from clauses.config import EXPECTATIONS_DIR
 from clauses.contract import KINDS, Kind
+from clauses.normalize import FILE_COLUMN, ROW_COLUMN, NormalizedBatch
 
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 20
 BLOCKING, WARNING = "blocking", "warning"
+UNIQUE_KEY_CHECK = "expect_compound_columns_to_be_unique"
 
 
 @dataclass
@@ -61,13 +66,22 @@ def load_suite(kind: Kind) -> dict[str, Any]:
     return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
-def validate_kind(
-    kind: Kind, batch: pd.DataFrame, tables: list[TableToValidate]
-) -> dict[int, list[CheckResult]]:
-    """Run the suite of `kind` once over `batch`, the normalised rows of several tables told
-    apart by their `_file` column; results per file key, every expectation listed."""
-    if not tables:
-        return {}
+@cache
+def suite_columns(kind: Kind) -> frozenset[str]:
+    """The columns of a normalised batch that the suite of ``kind`` looks at."""
+    names: set[str] = set()
+    for expectation in load_suite(kind)["expectations"]:
+        kwargs = expectation["kwargs"]
+        for key in ("column", "column_A", "column_B"):
+            if key in kwargs:
+                names.add(kwargs[key])
+        names.update(kwargs.get("column_list", []))
+    return frozenset(names)
+
+
+def _run_suite(kind: Kind, frame: pd.DataFrame, result_format: dict[str, Any]) -> Any:
+    """One GX validation of ``frame`` with the suite of ``kind``, in a context of its own (GX
+    keeps every batch it validated in its context: a fresh one lets each batch go)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -86,36 +100,64 @@ def validate_kind(
     suite = context.suites.add(
         gx.ExpectationSuite(name=suite_data["name"], expectations=expectations)
     )
-    gx_batch = (
+    batch_definition = (
         context.data_sources.add_pandas("clauses")
         .add_dataframe_asset(suite_data["name"])
         .add_batch_definition_whole_dataframe("run")
-        .get_batch(batch_parameters={"dataframe": batch})
     )
-    outcome = gx_batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["_file", "_row"],
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=suite_data["name"], data=batch_definition, suite=suite)
+    )
+    return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
+
+
+def validate_batch(
+    kind: Kind, batch: NormalizedBatch, tables: list[TableToValidate]
+) -> dict[int, list[CheckResult]]:
+    """Run the suite of `kind` once over `batch`, the normalised rows of one or several tables
+    told apart by their file key; results per file key, every expectation listed, in suite
+    order, then a failed check per required column missing from a file.
+
+    With one table, GX reports the first examples only (SUMMARY): a batch of a big file full of
+    errors costs no more than a clean one.
+    """
+    if not tables:
+        return {}
+    frame = batch.validation_frame(set(suite_columns(kind)))
+    one_table = len(tables) == 1
+    outcome = _run_suite(
+        kind,
+        frame,
+        {
+            "result_format": "SUMMARY" if one_table else "COMPLETE",
+            "partial_unexpected_count": MAX_EXAMPLES,
+            "unexpected_index_column_names": [FILE_COLUMN, ROW_COLUMN],
         },
     )
-
     results: dict[int, list[CheckResult]] = {t.file_key: [] for t in tables}
     for result in outcome.results:
         config = result.expectation_config
         assert config is not None  # every result of a suite run names its expectation
         meta = config.meta or {}
+        column = str(meta.get("column", ""))
         per_file: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for item in result.result.get("unexpected_index_list") or []:
-            per_file[int(item["_file"])].append(item)
+        counts: dict[int, int] = {}
+        if one_table:
+            key = tables[0].file_key
+            per_file[key] = list(result.result.get("partial_unexpected_index_list") or [])
+            counts[key] = int(result.result.get("unexpected_count") or 0)
+        else:
+            for item in result.result.get("unexpected_index_list") or []:
+                per_file[int(item[FILE_COLUMN])].append(item)
+            counts = {key: len(items) for key, items in per_file.items()}
         for table in tables:
-            column = str(meta.get("column", ""))
             if (
                 config.type == "expect_column_values_to_not_be_null"
                 and column in table.missing_columns
             ):
                 continue  # reported once below as a missing column
             failures = per_file.get(table.file_key, [])
+            count = counts.get(table.file_key, 0)
             results[table.file_key].append(
                 CheckResult(
                     kind=kind,
@@ -124,28 +166,118 @@ def validate_kind(
                     column=column,
                     level=str(meta.get("level", BLOCKING)),
                     message=str(meta.get("message", "")),
-                    success=not failures,
+                    success=count == 0,
                     element_count=table.rows,
-                    unexpected_count=len(failures),
+                    unexpected_count=count,
                     examples=[_example(item, column, kind) for item in failures[:MAX_EXAMPLES]],
                 )
             )
     for table in tables:
-        for header in table.missing_columns:
-            results[table.file_key].append(
-                CheckResult(
-                    kind=kind,
-                    sheet=table.sheet,
-                    check="required_column_present",
-                    column=header,
-                    level=BLOCKING,
-                    message="colonne obligatoire absente : ajoutez-la avec cet intitulé",
-                    success=False,
-                    element_count=table.rows,
-                    unexpected_count=table.rows,
-                )
-            )
+        results[table.file_key].extend(missing_column_checks(kind, table))
     return results
+
+
+def missing_column_checks(kind: Kind, table: TableToValidate) -> list[CheckResult]:
+    """A failed blocking check per required column absent from the table."""
+    return [
+        CheckResult(
+            kind=kind,
+            sheet=table.sheet,
+            check="required_column_present",
+            column=header,
+            level=BLOCKING,
+            message="colonne obligatoire absente : ajoutez-la avec cet intitulé",
+            success=False,
+            element_count=table.rows,
+            unexpected_count=table.rows,
+        )
+        for header in table.missing_columns
+    ]
+
+
+class FileChecks:
+    """The results of one table of a file validated batch by batch, added up: per check, the
+    rows looked at, the rows concerned and the first examples in the order of the file."""
+
+    def __init__(self) -> None:
+        self.results: list[CheckResult] = []
+
+    def add(self, batch_results: list[CheckResult]) -> None:
+        if not self.results:
+            self.results = [replace(r, examples=list(r.examples)) for r in batch_results]
+            return
+        assert len(batch_results) == len(self.results)  # the same suite, the same order
+        for total, result in zip(self.results, batch_results, strict=True):
+            total.element_count += result.element_count
+            total.unexpected_count += result.unexpected_count
+            total.success = total.success and result.success
+            room = MAX_EXAMPLES - len(total.examples)
+            if room > 0:
+                total.examples.extend(result.examples[:room])
+
+    @property
+    def blocking(self) -> bool:
+        return any(is_blocking_failure(r) for r in self.results)
+
+
+class KeyTracker:
+    """The unique keys of one table read in several batches (N° convention, Millésime and N°
+    avenant or Type de bilan, contract §4): GX sees each batch alone, so a key repeated in two
+    batches is found here, from a 64-bit hash and the row of every row (16 bytes a row)."""
+
+    def __init__(self, kind: Kind) -> None:
+        self.kind = kind
+        self.columns = list(KINDS[kind].unique_within_file)
+        self._hashes: list[np.ndarray] = []
+        self._batches: list[np.ndarray] = []
+
+    @property
+    def active(self) -> bool:
+        return bool(self.columns)
+
+    def add(self, batch: NormalizedBatch) -> None:
+        if self.active:
+            self._hashes.append(batch.value_hashes(self.columns))
+            self._batches.append(np.full(len(batch), len(self._batches), dtype=np.int32))
+
+    def repeated_across_batches(self) -> tuple[int, np.ndarray] | None:
+        """(rows concerned, hashes of the repeated keys) when a key repeats across batches;
+        None when every repeated key stays within one batch (GX's counts are then exact)."""
+        if len(self._hashes) < 2:
+            return None
+        hashes = np.concatenate(self._hashes)
+        batches = np.concatenate(self._batches)
+        keys, inverse, counts = np.unique(hashes, return_inverse=True, return_counts=True)
+        repeated = counts[inverse] > 1
+        if not repeated.any():
+            return None
+        # A key whose rows are all in one batch was counted by GX; is any other?
+        first = np.full(len(keys), np.iinfo(np.int32).max, dtype=np.int64)
+        last = np.full(len(keys), -1, dtype=np.int64)
+        np.minimum.at(first, inverse, batches)
+        np.maximum.at(last, inverse, batches)
+        if not ((first != last) & (counts > 1)).any():
+            return None
+        return int(repeated.sum()), keys[counts > 1]
+
+    def examples(
+        self, batch: NormalizedBatch, repeated: np.ndarray, column: str, room: int
+    ) -> list[dict[str, Any]]:
+        """Up to ``room`` examples of ``batch`` whose key is in ``repeated``, shown as GX shows
+        them (the key's values)."""
+        hashes = batch.value_hashes(self.columns)
+        concerned = np.flatnonzero(np.isin(hashes, repeated))[:room]
+        if not len(concerned):
+            return []
+        frame = batch.validation_frame(set(self.columns)).iloc[concerned]
+        return [
+            _example(
+                {FILE_COLUMN: 0, ROW_COLUMN: row[ROW_COLUMN], **{c: row[c] for c in self.columns}},
+                column,
+                self.kind,
+            )
+            for row in frame.to_dict("records")
+        ]
 
 
 DERIVED_LABELS = {"_region": "dossier de dépôt", "_date_mois": "mois de la date"}
