@@ -371,6 +371,8 @@ class _Ingestion:
     # ---- bookkeeping ---------------------------------------------------------------------
 
     def _fail(self, region: str, error: BaseException) -> None:
+        if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
+            raise error  # the warehouse failed, not the region: the whole run stops
         log.error("region %s: ingestion failed", region, exc_info=error)
         if self.outcomes[region].error is None:
             self.outcomes[region].error = repr(error)

@@ -18,10 +18,11 @@ from sqlalchemy.engine import Engine
 
 from clauses.compute import compute_as_of
 from clauses.config import TIMEZONE, Settings
-from clauses.ingest import RegionIngest, ingest_region
-from clauses.landing import move_loose_files, purge_quarantine, scan_landing
+from clauses.ingest import RegionIngest, ingest_regions
+from clauses.landing import LandingEntry, move_loose_files, purge_quarantine, scan_landing
 from clauses.publish import publish_extracts
 from clauses.status import record_decisions
+from clauses.validation import preload_validation
 from clauses.warehouse import (
     INGEST_LOCK,
     exclusive,
@@ -81,46 +82,43 @@ def receive_and_load(
     backfill start together): a run waiting for another finds the files it loaded already
     known, instead of reading and validating them again.
     """
-    with exclusive(engine, INGEST_LOCK):
-        return _receive_and_load(settings, engine, as_of, live=live, run_id=run_id, regions=regions)
-
-
-def _receive_and_load(
-    settings: Settings,
-    engine: Engine,
-    as_of: date,
-    *,
-    live: bool,
-    run_id: str,
-    regions: set[str] | None,
-) -> RunReport:
     report = RunReport(run_id=run_id, as_of=as_of.isoformat(), live=live)
     if live:
-        today = today_in_paris()
-        report.moved = len(move_loose_files(settings.landing_dir, today))
-        purge_quarantine(settings.quarantine_dir, today, settings.quarantine_retention_days)
+        with exclusive(engine, INGEST_LOCK):
+            today = today_in_paris()
+            report.moved = len(move_loose_files(settings.landing_dir, today))
+            purge_quarantine(settings.quarantine_dir, today, settings.quarantine_retention_days)
     scan = scan_landing(settings.landing_dir, as_of, regions)
     report.outside = scan.outside
     for path, reason in scan.outside:
         log.warning("landing/%s refused: %s", path, reason)
-    by_region: dict[str, list] = {}
+    by_region: dict[str, list[LandingEntry]] = {}
     for entry in scan.entries:
         by_region.setdefault(entry.region, []).append(entry)
-    for region in sorted(by_region):
-        started = time.monotonic()
-        try:
-            outcome = ingest_region(engine, settings, region, by_region[region], run_id)
-        except Exception as error:  # one region's failure must not stop the others
-            log.exception("region %s: ingestion failed", region)
-            outcome = RegionIngest(
-                region,
-                received=len(by_region[region]),
-                seconds=time.monotonic() - started,
-                error=repr(error),
-            )
+    if _anything_new(engine, scan.entries):
+        preload_validation()  # seconds of imports, while another run may hold the lock
+    with exclusive(engine, INGEST_LOCK):
+        outcomes = ingest_regions(engine, settings, by_region, run_id)
+    for region, outcome in outcomes.items():
         report.regions[region] = asdict(outcome)
         _store_summary(engine, run_id, as_of, outcome)
     return report
+
+
+def _anything_new(engine: Engine, entries: list[LandingEntry]) -> bool:
+    """Whether an entry to read is not in the file registry yet."""
+    with engine.connect() as connection:
+        known = {
+            (region, str(received), name)
+            for region, received, name in connection.execute(
+                sa.text("SELECT region, receipt_date, file_name FROM raw_files")
+            )
+        }
+    return any(
+        (e.region, e.receipt_date.isoformat(), e.file_name) not in known
+        for e in entries
+        if not e.refusal
+    )
 
 
 def _store_summary(engine: Engine, run_id: str, as_of: date, outcome: RegionIngest) -> None:
