@@ -13,19 +13,11 @@ import pytest
 import sqlalchemy as sa
 from small_landing import write_small_landing
 
-from clauses.compute import compute_as_of
+from clauses.compute import MART_TABLES, compute_as_of
 from clauses.config import load_settings
 from clauses.pipeline import run_date
 from clauses.warehouse import make_engine
 
-MARTS = (
-    "mart_conventions",
-    "mart_rule_results",
-    "mart_regions",
-    "mart_files",
-    "mart_convention_sources",
-    "mart_monthly_hours",
-)
 # Landing: files received 2024-01-15, 02-05, 03-05, 04-02, 07-20 and 2025-01-20; the strand's
 # R05 deadline is 2024-08-01 and its Date de fin 2024-12-31.
 SCHEDULE = [
@@ -50,7 +42,7 @@ def mart_rows(url: str, day: date) -> dict[str, list[tuple]]:
                     sa.text(f"SELECT * FROM {table} WHERE as_of = :d"), {"d": day}
                 )
             )
-            for table in MARTS
+            for table in MART_TABLES
         }
 
 
