@@ -67,7 +67,7 @@ LINEAGE_COLUMNS = ("file_sha256", "sheet", "row_number", "load_id")
 # Cells (rows x contract columns) validated together: small files are grouped up to GROUP_CELLS,
 # a big file is validated by batches of STREAM_CELLS. GX's cost is mostly per call, memory per
 # cell (a few hundred bytes a cell at the peak of a GX call).
-GROUP_CELLS = 6_000_000
+GROUP_CELLS = 4_000_000
 STREAM_CELLS = 2_000_000
 INSERT_ROWS = 50_000  # rows turned into Python tuples at once when loading
 
@@ -162,11 +162,16 @@ def examine(entry: LandingEntry, sha256: str, opened: OpenedFile) -> ExaminedFil
 
 
 def examine_group(
-    items: Sequence[ExaminedFile], *, pseudonym_key: bytes, with_region: bool = True
+    items: Sequence[ExaminedFile],
+    *,
+    pseudonym_key: bytes,
+    with_region: bool = True,
+    release_text: bool = False,
 ) -> dict[Kind, NormalizedBatch]:
     """Normalise and validate the tables of files read whole: one batch per kind, so that the
     fixed cost of normalising and of a GX validation is paid once per kind, not once per file.
-    Fills each table's checks; returns the normalised batches (rows of table ``key``)."""
+    Fills each table's checks; returns the normalised batches (rows of table ``key``). With
+    ``release_text``, each table's text is let go once its kind is normalised."""
     members: dict[Kind, list[ExaminedTable]] = defaultdict(list)
     regions: dict[Kind, list[str]] = defaultdict(list)
     for item in items:
@@ -182,6 +187,10 @@ def examine_group(
         if not tables:
             continue
         texts = [t.text for t in tables if t.text is not None and len(t.text)]
+        files = np.repeat([t.key for t in tables], [t.rows for t in tables]).astype(np.int64)
+        if release_text:
+            for table in tables:
+                table.text = None  # the batch below holds a copy: memory for one kind at a time
         names = list(dict.fromkeys(name for text in texts for name in text.columns))
         columns = {
             name: pa.concat_arrays(
@@ -190,9 +199,7 @@ def examine_group(
             for name in names
         }
         rows = np.concatenate([text.rows for text in texts]) if texts else np.empty(0, np.int64)
-        files = np.repeat(
-            [t.key for t in tables], [len(t.text) if t.text is not None else 0 for t in tables]
-        ).astype(np.int64)
+        del texts
         batch = normalize_batch(
             kind,
             columns,
@@ -483,6 +490,7 @@ class _Ingestion:
             except Exception as error:  # one region's failure must not stop the others
                 self._fail(region, error)
                 continue
+            pa.default_memory_pool().release_unused()  # what parsing freed, not kept by the pool
             self._add(region, "read_s", time.perf_counter() - started)
             if opened.whole:
                 group.append(item)
@@ -539,16 +547,19 @@ class _Ingestion:
         started = time.perf_counter()
         batches: dict[str | None, dict[Kind, NormalizedBatch]] = {}
         try:
-            batches[None] = examine_group(group, pseudonym_key=key)
+            batches[None] = examine_group(group, pseudonym_key=key, release_text=True)
         except Exception:
-            # Someone's file breaks the shared step: each region alone, so that only its own
-            # region fails.
+            # Someone's file breaks the shared step: each region alone (its files read again),
+            # so that only its own region fails.
             log.warning("a group of %d files failed: validated again region by region", len(group))
-            for region, items in _by_region(group).items():
+            regrouped = _by_region(group)
+            for region, items in regrouped.items():
                 try:
-                    batches[region] = examine_group(items, pseudonym_key=key)
+                    items[:] = [self._reopen(item) for item in items]
+                    batches[region] = examine_group(items, pseudonym_key=key, release_text=True)
                 except Exception as error:
                     self._fail(region, error)
+            group = [item for items in regrouped.values() for item in items]
         self._share("validate_s", time.perf_counter() - started, group)
         for region, items in _by_region(group).items():
             if self._failed(region):
@@ -560,6 +571,12 @@ class _Ingestion:
             except Exception as error:  # one region's failure must not stop the others
                 self._fail(region, error)
             self._add(region, "load_s", time.perf_counter() - started)
+
+    @staticmethod
+    def _reopen(item: ExaminedFile) -> ExaminedFile:
+        again = examine(item.entry, item.sha256, open_file(item.entry.path))
+        again.copies, again.load_id = item.copies, item.load_id
+        return again
 
     def _commit_region(
         self, items: list[ExaminedFile], batches: Mapping[Kind, NormalizedBatch]

@@ -362,3 +362,34 @@ def test_file_read_by_batches_is_loaded_whole_or_quarantined_whole(
     assert (quarantine / "mauvais.csv").read_bytes() == bad.read_bytes()
     report = (quarantine / "mauvais.csv.rapport.txt").read_text(encoding="utf-8")
     assert "ligne 99 : 12345678901234" in report and "1 ligne(s)" in report
+
+
+def test_a_region_breaking_a_shared_group_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small files of several regions are validated together; when that shared step fails,
+    each region is validated alone, and only the region at fault fails."""
+    settings = _settings(tmp_path)
+    entries = {}
+    for region in ("11", "24"):
+        folder = settings.landing_dir / region / "2024-06-01"
+        folder.mkdir(parents=True)
+        rows = [heures_row(i + int(region)) for i in range(9)]
+        path = write_csv(folder / f"heures_{region}.csv", HEURES, rows)
+        entries[region] = [LandingEntry(region, date(2024, 6, 1), path.name, path)]
+    original = ingest.normalize_batch
+
+    def fragile(*args, **kwargs):  # type: ignore[no-untyped-def]
+        regions = kwargs.get("regions")
+        if regions is not None and "24" in list(regions):
+            raise RuntimeError("a bug that region 24's data triggers")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "normalize_batch", fragile)
+    engine = make_engine(settings.warehouse_url)
+    migrate(engine)
+    outcomes = ingest_regions(engine, settings, entries, "test-run")
+    assert (outcomes["11"].loaded, outcomes["11"].rows_loaded, outcomes["11"].error) == (1, 9, None)
+    assert outcomes["24"].loaded == 0 and "region 24" in (outcomes["24"].error or "")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM stg_heures")).scalar_one() == 9
