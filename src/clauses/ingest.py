@@ -69,6 +69,7 @@ LINEAGE_COLUMNS = ("file_sha256", "sheet", "row_number", "load_id")
 # cell (a few hundred bytes a cell at the peak of a GX call).
 GROUP_CELLS = 4_000_000
 STREAM_CELLS = 2_000_000
+SMALL_FILE_BYTES = 16 << 20  # files up to this size are usually read whole
 INSERT_ROWS = 50_000  # rows turned into Python tuples at once when loading
 
 
@@ -366,6 +367,7 @@ class _Pending:
     entry: LandingEntry
     sha256: str
     copies: list[LandingEntry] = field(default_factory=list)
+    size: int = 0
 
 
 class _Ingestion:
@@ -449,7 +451,7 @@ class _Ingestion:
                     elif sha in originals:
                         originals[sha].copies.append(entry)
                     else:
-                        originals[sha] = _Pending(entry, sha)
+                        originals[sha] = _Pending(entry, sha, size=entry.path.stat().st_size)
                         candidates.append(originals[sha])
                 except Exception as error:  # one region's failure must not stop the others
                     self._fail(region, error)
@@ -473,9 +475,14 @@ class _Ingestion:
 
     def _process(self, pending: list[_Pending]) -> None:
         group: list[ExaminedFile] = []
-        cells = 0
+        cells = group_bytes = 0
+        # Bytes of the small files still to read: a last group much smaller than the others
+        # is not worth its own GX calls, the group before takes it in (up to 1.25 budget).
+        remaining = sum(w.size for w in pending if w.size <= SMALL_FILE_BYTES)
         for work in pending:
             region = work.entry.region
+            if work.size <= SMALL_FILE_BYTES:
+                remaining -= work.size
             if self._failed(region):
                 continue
             started = time.perf_counter()
@@ -495,12 +502,14 @@ class _Ingestion:
             if opened.whole:
                 group.append(item)
                 cells += item.cells()
-                if cells >= GROUP_CELLS:
+                group_bytes += work.size
+                left = remaining * cells / max(group_bytes, 1)
+                if cells >= GROUP_CELLS and left >= GROUP_CELLS / 4:
                     self._flush(group)
-                    group, cells = [], 0
+                    group, cells, group_bytes = [], 0, 0
             else:
                 self._flush(group)  # memory: one big file at a time, and nothing else
-                group, cells = [], 0
+                group, cells, group_bytes = [], 0, 0
                 self._stream(item)
         self._flush(group)
 
