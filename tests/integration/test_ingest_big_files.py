@@ -364,27 +364,31 @@ def test_hundred_megabyte_workbook_loads_in_less_than_one_gibibyte(tmp_path: Pat
     folder.mkdir(parents=True)
     path = folder / "export_heures.xlsx"
     rows = 300_000
-    write_workbook(path, rows, comment=480)
-    assert path.stat().st_size >= 100_000_000
-    child = run_child(INGEST, "2024-06-30", data_dir=data)
-    outcome = json.loads(child.output)["11"]
-    assert (outcome["loaded"], outcome["quarantined"], outcome["error"]) == (1, 0, None), outcome
-    assert outcome["rows_loaded"] == rows == count_rows(data, "stg_heures")
-    with make_engine(f"sqlite:///{data / 'warehouse.sqlite'}").connect() as connection:
-        first = connection.execute(
-            sa.text(
-                "SELECT row_number, mois, siret_porteur, heures_realisees FROM stg_heures "
-                "ORDER BY row_number LIMIT 1"
-            )
-        ).one()
-    assert tuple(first) == (2, "2024-01", make_siret("31000000", "0001"), 0.5)
-    assert child.peak_rss < GIB, f"peak RSS {child.peak_rss >> 20} MiB"
+    try:
+        write_workbook(path, rows, comment=480)
+        assert path.stat().st_size >= 100_000_000
+        child = run_child(INGEST, "2024-06-30", data_dir=data)
+        outcome = json.loads(child.output)["11"]
+        assert (outcome["loaded"], outcome["quarantined"], outcome["error"]) == (1, 0, None)
+        assert outcome["rows_loaded"] == rows == count_rows(data, "stg_heures")
+        with make_engine(f"sqlite:///{data / 'warehouse.sqlite'}").connect() as connection:
+            first = connection.execute(
+                sa.text(
+                    "SELECT row_number, mois, siret_porteur, heures_realisees FROM stg_heures "
+                    "ORDER BY row_number LIMIT 1"
+                )
+            ).one()
+        assert tuple(first) == (2, "2024-01", make_siret("31000000", "0001"), 0.5)
+        assert child.peak_rss < GIB, f"peak RSS {child.peak_rss >> 20} MiB"
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def test_million_empty_formatted_rows_read_in_bounded_memory(tmp_path: Path) -> None:
     path = tmp_path / "mis_en_forme.xlsx"
     write_workbook(path, 300, comment=10, empty_rows=1_000_000)
     child = run_child(READ, str(path))
+    path.unlink()
     result = json.loads(child.output)
     assert not result["whole"]
     rows = [row for first, last, n in result["batches"] for row in range(first, last + 1)]
