@@ -166,7 +166,7 @@ def upgrade() -> None:
         op.execute(f"GRANT UPDATE ON TABLE {table} TO {COMPUTE}")
     for sequence in _sequences():
         op.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {LOADER}")
-    if op.get_bind().dialect.server_version_info >= (17,):
+    if (op.get_bind().dialect.server_version_info or (0,)) >= (17,):
         op.execute(f"GRANT MAINTAIN ON TABLE {', '.join(ANALYZED)} TO {COMPUTE}")
 
     for table, column in ROW_SECURITY.items():
