@@ -113,10 +113,10 @@ def compute_as_of(
             sa.text("SELECT inputs_sha256, basis_as_of FROM computations WHERE as_of = :as_of"),
             params,
         ).first()
-        basis = None if force else _carry_basis(connection, as_of, fingerprint)
         if done is not None and done[0] == fingerprint and not force:
             mode, basis_as_of = "unchanged", _as_date(done[1])
         else:
+            basis = None if force else _carry_basis(connection, as_of, fingerprint)
             for table in (*MART_TABLES, *WORK_TABLES):
                 connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
             if basis is not None:

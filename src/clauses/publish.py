@@ -8,6 +8,7 @@ and files; the nation gets `extracts/national/<D>/`. Each folder is published at
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -439,8 +440,16 @@ def publish_extracts(
     return published
 
 
-# The code that turns the tables into files: a change in it changes every extract's content.
-RENDERING_CODE = (Path(__file__), Path(extracts.__file__), Path(visual.__file__))
+@functools.cache
+def rendering_code_sha256() -> str:
+    """The code that turns the tables into files (read once per process): a change in it
+    changes every extract's content."""
+    digest = hashlib.sha256()
+    for module in (__file__, extracts.__file__, visual.__file__):
+        digest.update(Path(str(module)).read_bytes())
+    return digest.hexdigest()
+
+
 _DAY_FOLDER = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -456,9 +465,7 @@ class Extract:
 
     def content_sha256(self) -> str:
         """What the folder holds, the date aside, computed before writing anything."""
-        digest = hashlib.sha256()
-        for path in RENDERING_CODE:
-            digest.update(path.read_bytes())
+        digest = hashlib.sha256(rendering_code_sha256().encode())
         facts = {k: v for k, v in self.manifest.items() if k != "as_of"}
         digest.update(json.dumps(facts, sort_keys=True, default=str).encode())
         for table in self.tables:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from small_landing import write_small_landing
 
 from clauses.compute import MART_TABLES, compute_as_of
-from clauses.config import load_settings
+from clauses.config import RULES_DIR, load_settings
 from clauses.pipeline import run_date
 from clauses.warehouse import make_engine
 
@@ -118,8 +118,6 @@ def test_rules_change_recomputes(data_dir: Path, tmp_path: Path) -> None:
     settings = load_settings()
     run_date(settings, date(2024, 4, 10))
     engine = make_engine(settings.warehouse_url)
-    from clauses.config import RULES_DIR
-
     rules_dir = tmp_path / "rules"
     shutil.copytree(RULES_DIR, rules_dir)
     assert compute_as_of(engine, date(2024, 4, 11), rules_dir).mode == "carried"
