@@ -251,6 +251,7 @@ NUL = "octets nuls"
 NOT_XLSX = "n'est pas un classeur Excel valide"
 BOMB = "refusé par sécurité"
 NO_KIND = "Aucun type de fichier reconnu"
+MIXED = "mélange deux encodages (UTF-8 et Windows-1252)"
 
 
 def build_corpus(root: Path) -> Corpus:
@@ -542,7 +543,7 @@ def build_corpus(root: Path) -> Corpus:
             csv_bytes([heures("2030-05", "NEVER")])
             + ";".join(heures("2030-05", "P2", Modalité="Intérim")).encode("cp1252")
             + b"\r\n",
-            NO_KIND,
+            "la ligne 1 est en UTF-8 et la ligne 3 en Windows-1252",
         ),
     ):
         put(name, data, Expected("refusé", reason))
@@ -621,22 +622,6 @@ def build_corpus(root: Path) -> Corpus:
             "SIRET porteur",
         ),
         (
-            "encodages mélangés, énumération.csv",
-            csv_bytes(
-                [
-                    heures(
-                        "2031-02", "P1", Modalité="Intérim", **{"Type de donneur d'ordre": "Etat"}
-                    )
-                ],
-                ascii_head,
-            )
-            + ";".join(
-                heures("2031-02", "P2", Modalité="Intérim", **{"Type de donneur d'ordre": "Etat"})
-            ).encode("cp1252")
-            + b"\r\n",
-            "Modalité",
-        ),
-        (
             "registre d'une autre région.csv",
             csv_bytes(
                 [
@@ -650,7 +635,20 @@ def build_corpus(root: Path) -> Corpus:
         ),
     ):
         put(name, data, Expected("en quarantaine", reason))
-    # Mixed encodings where the mojibake would land in free text: one encoding per CSV (§3).
+    # Mixed encodings, the mojibake landing in an enumeration or in free text: one encoding per
+    # CSV (contract §3), a file that cannot be read consistently is refused (§4).
+    put(
+        "encodages mélangés, énumération.csv",
+        csv_bytes(
+            [heures("2031-02", "P1", Modalité="Intérim", **{"Type de donneur d'ordre": "Etat"})],
+            ascii_head,
+        )
+        + ";".join(
+            heures("2031-02", "P2", Modalité="Intérim", **{"Type de donneur d'ordre": "Etat"})
+        ).encode("cp1252")
+        + b"\r\n",
+        Expected("refusé", MIXED),
+    )
     put(
         "encodages mélangés, texte.csv",
         csv_bytes(
@@ -669,15 +667,11 @@ def build_corpus(root: Path) -> Corpus:
             )
         ).encode("cp1252")
         + b"\r\n",
-        Expected("refusé|en quarantaine", "encodage"),
+        Expected("refusé", MIXED),
     )
     corpus.known_gaps[("11", "très large.csv")] = (
         "reports.py lists every ignored column in Motif: 10,000 names make a cell of some "
         "150,000 characters, cut by spreadsheets (and over the csv module's default limit)"
-    )
-    corpus.known_gaps[("11", "encodages mélangés, texte.csv")] = (
-        "reading.py decodes the whole file as Windows-1252 when one line is not UTF-8, so the "
-        "UTF-8 lines load as mojibake ('OpÃ©-1') instead of the file being refused"
     )
 
     # ---- another region, isolated from region 11 ------------------------------------------------

@@ -775,3 +775,83 @@ def test_refuses_files_without_a_kind(tmp_path: Path) -> None:
     _refused(titled)
     xlsx_path = write_xlsx(tmp_path / "x.xlsx", {"Notes": [["texte"]], "Synthèse": [["a", 1]]})
     assert "Aucun onglet" in _refused(xlsx_path)
+
+
+def _lines(*lines: tuple[str, str]) -> bytes:
+    """CSV lines (text, encoding) one after the other, each ended by CR LF."""
+    return b"".join((text + "\r\n").encode(encoding) for text, encoding in lines)
+
+
+HEURES_ROW = ";".join(HEURES_CLEAN[0])  # accents: "Collectivité", "Intérim"
+
+
+@pytest.mark.parametrize("block", [8 << 20, 400])
+def test_refuses_a_csv_mixing_utf8_and_cp1252_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """One encoding per CSV (contract §3): UTF-8 lines beside Windows-1252 ones refuse the file
+    whole, naming a line of each, whichever comes first, also when the file is read by
+    blocks (a big file: here blocks of 400 bytes)."""
+    from clauses import reading
+
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
+    head = ";".join(HEURES_HEADERS)
+    mixed = tmp_path / "m.csv"
+    mixed.write_bytes(_lines((head, "utf-8"), (HEURES_ROW, "utf-8"), (HEURES_ROW, "cp1252")))
+    reason = _refused(mixed)
+    assert "mélange deux encodages (UTF-8 et Windows-1252)" in reason
+    assert "la ligne 1 est en UTF-8 et la ligne 3 en Windows-1252" in reason
+    assert "CSV UTF-8" in reason
+    later = tmp_path / "l.csv"  # Windows-1252 first, one UTF-8 line far down
+    rows = [(HEURES_ROW, "cp1252")] * 30 + [(HEURES_ROW, "utf-8")] + [(HEURES_ROW, "cp1252")]
+    later.write_bytes(b"\xef\xbb\xbf" + _lines((head, "cp1252"), *rows))
+    assert "la ligne 32 est en UTF-8 et la ligne 1 en Windows-1252" in _refused(later)
+    bare_cr = tmp_path / "r.csv"
+    bare_cr.write_bytes(_lines((head, "utf-8"), (HEURES_ROW, "cp1252")).replace(b"\r\n", b"\r"))
+    assert "la ligne 1 est en UTF-8 et la ligne 2 en Windows-1252" in _refused(bare_cr)
+
+
+@pytest.mark.parametrize("block", [8 << 20, 400])
+def test_a_cp1252_csv_whose_bytes_look_like_utf8_here_and_there_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, block: int
+) -> None:
+    """Windows-1252 bytes that form UTF-8 sequences on a line with other accents ("Ã©" beside
+    "é"), or that decode to no French character ("É" then a no-break space, U+0260), do not
+    make a line UTF-8: the file is Windows-1252, read as such. A BOM before Windows-1252 text
+    is no UTF-8 line either."""
+    from clauses import reading
+
+    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
+    head = ";".join(HEURES_HEADERS)
+    odd = [*HEURES_CLEAN[0]]
+    odd[2] = "OpÃ©ration"  # beside "Collectivité" and "Intérim"
+    shouting = [*HEURES_CLEAN[1]]
+    shouting[3] = "MARCHÉ\u00a0:"  # C9 A0, and "État" too
+    path = tmp_path / "c.csv"
+    path.write_bytes(
+        _lines((head, "cp1252"), (";".join(odd), "cp1252"), (";".join(shouting), "cp1252"))
+    )
+    result = read_file(path)
+    assert result.encoding == "cp1252"
+    assert result.tables[0].frame["code_operation"].tolist() == ["OpÃ©ration", "OP-1"]
+    assert result.tables[0].frame["num_marche"].tolist() == ["M-2024-01", "MARCHÉ\u00a0:"]
+    bom = tmp_path / "b.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + _lines((head, "cp1252"), (HEURES_ROW, "cp1252")))
+    assert read_file(bom).encoding == "cp1252"
+
+
+def test_the_lines_of_a_mixed_csv_are_found_whatever_its_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Blocks of any size, cutting lines, characters and CR LF anywhere: the same lines."""
+    from clauses import reading
+
+    data = _lines(("a;b", "utf-8"), ("Ã©;é", "cp1252"), ("x;y", "utf-8"))
+    data += b"z\rt;\xc3\xa9t\xc3\xa9\n\xe9t\xe9;1\r\n"  # bare CR, LF; UTF-8 on line 5
+    for block in range(1, len(data) + 2):
+        monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
+        assert reading._utf8_and_other_lines(io.BytesIO(data), 0) == (5, 2), block
+    cp1252 = _lines(("a;Ã©é", "cp1252"), ("É\u00a0;€", "cp1252"))
+    for block in range(1, len(cp1252) + 2):
+        monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
+        assert reading._utf8_and_other_lines(io.BytesIO(cp1252), 0) is None, block
