@@ -39,7 +39,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from clauses.config import Settings
 from clauses.contract import KIND_ORDER, KINDS, Kind
-from clauses.landing import LandingEntry
+from clauses.landing import LandingEntry, temporary_name
 from clauses.normalize import DuplicateTracker, NormalizedBatch, normalize_batch
 from clauses.reading import (
     FileRefused,
@@ -967,14 +967,10 @@ def _quarantine_folder(settings: Settings, entry: LandingEntry) -> Path:
     return settings.quarantine_dir / entry.region / entry.receipt_date.isoformat()
 
 
-def _safe_name(name: str) -> str:
-    return name.encode("utf-8", "replace").decode("utf-8")
-
-
 def _copy_into(folder: Path, entry: LandingEntry) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o750)
     target = folder / entry.file_name
-    partial = folder / f".{entry.file_name}.{uuid.uuid4().hex}.tmp"
+    partial = folder / temporary_name(entry.file_name)
     fd = os.open(entry.path, os.O_RDONLY | os.O_NOFOLLOW)
     with os.fdopen(fd, "rb") as source, open(partial, "wb") as sink:
         shutil.copyfileobj(source, sink)

@@ -7,11 +7,13 @@ name is refused before anyone reads it.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import shutil
 import stat
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +23,7 @@ from clauses.contract import REGIONS
 log = logging.getLogger(__name__)
 
 ACCEPTED_EXTENSIONS = (".csv", ".xlsx")
+NAME_MAX = 255  # bytes in one file name (ext4, XFS, Btrfs, tmpfs...)
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F)}
 
 
@@ -54,6 +57,26 @@ def shown_name(name: str) -> str:
     except UnicodeEncodeError:
         return os.fsencode(name).decode("utf-8", "backslashreplace")
     return name
+
+
+def fitting_name(name: str, room: int) -> str:
+    """``name``, or a shorter form of it, leaving ``room`` bytes within NAME_MAX for what is
+    added to it (a prefix, a suffix) to make another file's name.
+
+    A name that fits is returned as is. A longer one is cut on a character boundary and ended
+    by ``~`` and 8 hex digits of its SHA-256: two long names that start alike stay apart.
+    """
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) + room <= NAME_MAX:
+        return name
+    digest = hashlib.sha256(encoded).hexdigest()[:8]
+    head = encoded[: max(NAME_MAX - room - len(digest) - 1, 0)].decode("utf-8", "ignore")
+    return f"{head}~{digest}"
+
+
+def temporary_name(name: str) -> str:
+    """A hidden, unique name to write a file as before renaming it ``name``."""
+    return f".{fitting_name(name, 38)}.{uuid.uuid4().hex}.tmp"  # 38: the bytes added around
 
 
 def name_problem(name: str) -> str | None:

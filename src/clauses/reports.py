@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from clauses.contract import REGIONS
+from clauses.landing import fitting_name, temporary_name
 from clauses.validation import BLOCKING, CheckResult
 
 
@@ -149,13 +149,18 @@ def _summary(failure: CheckResult) -> str:
 
 
 def write_report(folder: Path, report: FileReport) -> Path:
-    """Write `<file>.rapport.txt` and its JSON twin in `folder`; returns the text report path."""
+    """Write `<file>.rapport.txt` and its JSON twin in `folder`; returns the text report path.
+
+    A file name too long to take the suffix within the file system's limit is shortened
+    (`fitting_name`), the same for both; the reports name the file in full.
+    """
     folder.mkdir(parents=True, exist_ok=True, mode=0o750)
     safe_name = report.file_name.encode("utf-8", "replace").decode("utf-8")
-    text_path = folder / f"{safe_name}.rapport.txt"
+    stem = fitting_name(safe_name, len(".rapport.json"))
+    text_path = folder / f"{stem}.rapport.txt"
     _write_private(text_path, report.to_text())
     _write_private(
-        folder / f"{safe_name}.rapport.json",
+        folder / f"{stem}.rapport.json",
         json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str) + "\n",
     )
     return text_path
@@ -163,7 +168,7 @@ def write_report(folder: Path, report: FileReport) -> Path:
 
 def _write_private(path: Path, text: str) -> None:
     """Write then rename: concurrent runs writing the same report never see a partial one."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = path.with_name(temporary_name(path.name))
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)

@@ -931,12 +931,6 @@ def test_known_gaps_are_still_open(outcome: Outcome) -> None:
     pytest.xfail("; ".join(f"{key[1]}: {why}" for key, why in gaps.items()))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ingest.py and reports.py derive names from the file's name (`.<name>.<uuid>.tmp`, "
-    "`<name>.rapport.txt`): past ~217 bytes they exceed the file system's 255, the quarantine "
-    "copy or report fails with ENAMETOOLONG and the whole region's ingestion with it",
-)
 def test_a_long_but_valid_name_is_quarantined_like_any_other(tmp_path: Path) -> None:
     """Names up to the file system's limit are valid (contract §1): a file whose name is 250
     bytes long is quarantined or refused with its report, and the region goes on."""

@@ -6,7 +6,14 @@ import os
 from datetime import date
 from pathlib import Path
 
-from clauses.landing import move_loose_files, name_problem, scan_landing
+from clauses.landing import (
+    NAME_MAX,
+    fitting_name,
+    move_loose_files,
+    name_problem,
+    scan_landing,
+    temporary_name,
+)
 
 
 def touch(path: Path, text: str = "x") -> Path:
@@ -64,3 +71,22 @@ def test_quarantine_retention(tmp_path: Path) -> None:
     recent = touch(tmp_path / "q" / "11" / "2024-04-01" / "g.csv")
     assert purge_quarantine(tmp_path / "q", date(2024, 4, 20), 90) == 1
     assert not old.exists() and recent.exists()
+
+
+def test_names_derived_from_a_long_name_fit_the_file_system() -> None:
+    """A name up to NAME_MAX bytes is valid (contract §1): what is derived from it (reports,
+    temporary copies) is shortened on a character boundary, kept apart by a hash."""
+    assert fitting_name("heures.csv", 13) == "heures.csv"
+    long = "é" * 123 + ".csv"  # 250 bytes
+    short = fitting_name(long, 13)
+    assert len(short.encode()) + 13 <= NAME_MAX
+    assert short.startswith("é" * 100) and short.count("~") == 1
+    assert fitting_name("é" * 123 + ".xlsx", 13) != short  # same start, another name
+    assert fitting_name(long, 13) == short  # the same name, the same result
+    for room in range(0, 60):  # whatever is added, the cut never splits a character
+        cut = fitting_name("aé€🚀" * 40, room)
+        assert len(cut.encode()) + room <= NAME_MAX
+    temporary = temporary_name("Q" * 250 + ".csv")
+    assert len(temporary.encode()) <= NAME_MAX
+    assert temporary.startswith(".QQQ") and temporary.endswith(".tmp")
+    assert temporary != temporary_name("Q" * 250 + ".csv")  # unique at each call
