@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -16,6 +17,25 @@ from pathlib import Path
 from clauses.contract import REGIONS
 from clauses.landing import fitting_name, temporary_name
 from clauses.validation import BLOCKING, CheckResult
+
+# A file may hold thousands of unknown columns or sheets: a Motif or a report lists the first
+# ones, each name cut to a readable length, and counts the others.
+MAX_LISTED = 20
+MAX_NAME_CHARS = 80
+
+
+def _name(text: str) -> str:
+    return text if len(text) <= MAX_NAME_CHARS else text[: MAX_NAME_CHARS - 1] + "…"
+
+
+def _listed(items: Sequence[str], others: str, separator: str = ", ", *, names: bool = True) -> str:
+    """The first MAX_LISTED of ``items`` (names cut to MAX_NAME_CHARS), then how many
+    ``others`` (a French plural: "colonnes", "onglets"...) there are beyond; one more item is
+    listed rather than counted."""
+    listed = items if len(items) <= MAX_LISTED + 1 else items[:MAX_LISTED]
+    shown = separator.join(_name(i) if names else i for i in listed)
+    rest = len(items) - len(listed)
+    return f"{shown} … et {rest} autres {others}" if rest else shown
 
 
 @dataclass
@@ -42,20 +62,28 @@ class FileReport:
         return [f for f in self.failures if f.level != BLOCKING]
 
     def reason(self) -> str:
-        """One line for fichiers.csv (Motif)."""
+        """One line for fichiers.csv (Motif), of bounded length whatever the file: its lists
+        (rules, columns, sheets) name their first MAX_LISTED items and count the others."""
         if self.refusal:
             return self.refusal
-        parts = [_summary(f) for f in self.blocking]
+        parts = []
+        if self.blocking:
+            summaries = [_summary(f) for f in self.blocking]
+            parts.append(_listed(summaries, "points bloquants", " | ", names=False))
         if self.warnings:
-            parts.append("avertissements : " + " ; ".join(_summary(f) for f in self.warnings))
+            summaries = [_summary(f) for f in self.warnings]
+            parts.append(
+                "avertissements : " + _listed(summaries, "avertissements", " ; ", names=False)
+            )
         if self.personal_columns:
             parts.append(
-                "données personnelles supprimées à la lecture : " + ", ".join(self.personal_columns)
+                "données personnelles supprimées à la lecture : "
+                + _listed(self.personal_columns, "colonnes")
             )
         if self.unknown_columns:
-            parts.append("colonnes ignorées : " + ", ".join(self.unknown_columns))
+            parts.append("colonnes ignorées : " + _listed(self.unknown_columns, "colonnes"))
         if self.ignored_sheets:
-            parts.append("onglets ignorés : " + ", ".join(self.ignored_sheets))
+            parts.append("onglets ignorés : " + _listed(self.ignored_sheets, "onglets"))
         return " | ".join(parts)
 
     def to_dict(self) -> dict[str, object]:
@@ -121,7 +149,8 @@ class FileReport:
                 continue
             lines += ["", f"{title} :"]
             for number, failure in enumerate(items, 1):
-                where = f"[{failure.kind}{' / onglet ' + failure.sheet if failure.sheet else ''}]"
+                sheet = f" / onglet {_name(failure.sheet)}" if failure.sheet else ""
+                where = f"[{failure.kind}{sheet}]"
                 column = f" colonne « {failure.column} » :" if failure.column else ""
                 lines.append(
                     f"{number}. {where}{column} {failure.message} ; "
@@ -134,12 +163,18 @@ class FileReport:
                 "",
                 "Colonnes de données personnelles supprimées à la lecture (leurs valeurs n'ont été "
                 "ni chargées ni conservées ; ne les envoyez plus) : "
-                + ", ".join(self.personal_columns),
+                + _listed(self.personal_columns, "colonnes"),
             ]
         if self.unknown_columns:
-            lines += ["", "Colonnes inconnues, ignorées : " + ", ".join(self.unknown_columns)]
+            lines += [
+                "",
+                "Colonnes inconnues, ignorées : " + _listed(self.unknown_columns, "colonnes"),
+            ]
         if self.ignored_sheets:
-            lines += ["", "Onglets sans type reconnu, ignorés : " + ", ".join(self.ignored_sheets)]
+            lines += [
+                "",
+                "Onglets sans type reconnu, ignorés : " + _listed(self.ignored_sheets, "onglets"),
+            ]
         return "\n".join(lines) + "\n"
 
 
