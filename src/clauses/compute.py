@@ -21,7 +21,7 @@ from clauses import explanations, rules
 from clauses.config import RULES_DIR, SQL_DIR
 from clauses.explanations import describe
 from clauses.rules import refresh_rule_tables
-from clauses.warehouse import COMPUTE_LOCK, insert_mappings, sql_statements
+from clauses.warehouse import COMPUTE_LOCK, as_date, insert_mappings, sql_statements
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +114,7 @@ def compute_as_of(
             params,
         ).first()
         if done is not None and done[0] == fingerprint and not force:
-            mode, basis_as_of = "unchanged", _as_date(done[1])
+            mode, basis_as_of = "unchanged", as_date(done[1])
         else:
             basis = None if force else _carry_basis(connection, as_of, fingerprint)
             for table in (*MART_TABLES, *WORK_TABLES):
@@ -156,10 +156,6 @@ def compute_as_of(
     return Computation(as_of, mode, basis_as_of, decisions, seconds)
 
 
-def _as_date(value: object) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
-
-
 def _carry_basis(connection: Connection, as_of: date, fingerprint: str) -> date | None:
     """The latest earlier date whose figures are those of `as_of`, if any: same inputs, and no
     strand whose Date de fin or R05 deadline t lies in [P, as_of) (the only comparisons of the
@@ -174,7 +170,7 @@ def _carry_basis(connection: Connection, as_of: date, fingerprint: str) -> date 
     ).first()
     if previous is None or previous[1] != fingerprint:
         return None
-    basis = _as_date(previous[0])
+    basis = as_date(previous[0])
     window = {"p": basis, "d": as_of}
     crossings = connection.execute(
         sa.text(

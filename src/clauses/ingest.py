@@ -59,7 +59,7 @@ from clauses.validation import (
     is_blocking_failure,
     validate_batch,
 )
-from clauses.warehouse import bulk_insert, insert_mappings
+from clauses.warehouse import as_date, bulk_insert, insert_mappings
 
 log = logging.getLogger(__name__)
 
@@ -869,11 +869,7 @@ def _known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, s
     ).bindparams(sa.bindparam("regions", expanding=True))
     with engine.connect() as connection:
         rows = connection.execute(statement, {"regions": regions}).all()
-    return {(_as_date(d), name, sha) for d, name, sha in rows}
-
-
-def _as_date(value: Any) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return {(as_date(d), name, sha) for d, name, sha in rows}
 
 
 def _registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, Any]]:

@@ -79,13 +79,6 @@ def suite_columns(kind: Kind) -> frozenset[str]:
     return frozenset(names)
 
 
-def preload_validation() -> None:
-    """Import Great Expectations now (seconds of imports: altair, scipy...), e.g. before
-    waiting for a lock, so that concurrent runs do it in parallel rather than in turn."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations  # noqa: F401
-
-
 def _run_suite(kind: Kind, frame: pd.DataFrame, result_format: dict[str, Any]) -> Any:
     """One GX validation of ``frame`` with the suite of ``kind``, in a context of its own (GX
     keeps every batch it validated in its context: a fresh one lets each batch go)."""

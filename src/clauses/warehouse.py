@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,14 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATE_LOCK = 7_140_001
 COMPUTE_LOCK = 7_140_002
 INGEST_LOCK = 7_140_003
+
+
+def as_date(value: object) -> date:
+    """A date column's value as a date: SQLite returns dates as text (`AAAA-MM-JJ`, or with
+    a time), PostgreSQL as dates."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 class WarehouseUnavailable(RuntimeError):

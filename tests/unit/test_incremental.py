@@ -163,3 +163,53 @@ def test_next_date_with_the_same_content_reuses_the_previous_files(
         for wb in workbooks
     ]
     assert cells[0] == cells[1] and len(cells[0]["Conventions"]) == 2
+
+
+def test_a_run_receives_for_the_runs_waiting_and_keeps_its_own_figures(data_dir: Path) -> None:
+    """The run holding the ingest lock also receives the files of the dates that waiting runs
+    asked for; its own figures, extracts and counts stay those of its date."""
+    from datetime import UTC, datetime
+
+    from clauses.warehouse import insert_mappings
+
+    write_small_landing(data_dir / "landing")
+    settings = load_settings()
+    run_date(settings, date(2024, 1, 20))  # the warehouse exists; the register is loaded
+    engine = make_engine(settings.warehouse_url)
+    waiting = {"run_id": "scheduled__2024-04-10", "as_of": date(2024, 4, 10)}
+    stale = {"run_id": "scheduled__2025-02-01", "as_of": date(2025, 2, 1)}
+    with engine.begin() as connection:
+        insert_mappings(
+            connection,
+            "reception_requests",
+            [
+                {**waiting, "all_regions": True, "requested_at": datetime.now(UTC)},
+                {**stale, "all_regions": True, "requested_at": datetime(2020, 1, 1, tzinfo=UTC)},
+            ],
+        )
+    report = run_date(settings, date(2024, 3, 10))
+    assert report.regions["11"]["received"] == 3  # its own files: register, 2024-01, 2024-02
+
+    with engine.connect() as connection:
+        received = connection.execute(
+            sa.text("SELECT DISTINCT receipt_date FROM raw_files ORDER BY 1")
+        ).scalars()
+        requests = connection.execute(
+            sa.text("SELECT run_id FROM reception_requests ORDER BY 1")
+        ).scalars()
+        assert [str(d)[:10] for d in received] == [
+            "2024-01-15",
+            "2024-02-05",
+            "2024-03-05",
+            "2024-04-02",
+        ]  # the files of 2024-04-02 for the waiting run; none of the stale request's 2025 file
+        assert list(requests) == [waiting["run_id"], stale["run_id"]]  # its own one removed
+
+    reference = f"sqlite:///{data_dir / 'reference.sqlite'}"
+    run_date(load_settings(warehouse_url=reference), date(2024, 3, 10))
+    ours, theirs = (
+        mart_rows(settings.warehouse_url, date(2024, 3, 10)),
+        mart_rows(reference, date(2024, 3, 10)),
+    )
+    assert sum(len(rows) for rows in ours.values()) > 5
+    assert ours == theirs
