@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
-from clauses_airflow import TIMEZONE, dag_defaults, is_live, run_date, task_settings
+from clauses_airflow import (
+    TIMEZONE,
+    dag_defaults,
+    is_live,
+    receive_until,
+    run_date,
+    task_settings,
+)
 
 DOC = """
 ### clauses_nightly
@@ -16,7 +23,9 @@ logical date D, start of the data interval), what the 18 regions dropped in
 1. **receive_and_load**: lists the landing zone as of D (the scheduled run first moves loose
    files into today's folder; a backfill never does), reads and validates each new file with its
    Great Expectations suite, quarantines broken files with a French report, loads the others.
-   Regions are isolated: a failure in one is recorded and the others go on.
+   Regions are isolated: a failure in one is recorded and the others go on. A backfill run
+   also receives the files of its later dates (up to today), so that its sibling runs find
+   them known; they count only for the figures of their own dates.
 2. **compute_and_publish**: figures, rules R01-R09 and decisions as of D (set-based SQL),
    then each region's compliance extract and the national one, published atomically under
    `extracts/<region>/<D>/`; it fails the run, after every extract is written, if a region
@@ -72,6 +81,7 @@ def clauses_nightly() -> None:
                 live=is_live(context),
                 run_id=context["run_id"],
                 regions=regions,
+                receive_until=receive_until(context),
             )
         return {
             "as_of": report.as_of,

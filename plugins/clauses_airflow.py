@@ -135,12 +135,20 @@ def run_date(context: dict[str, Any]) -> date:
     return date(local.year, local.month, local.day)  # a plain date: drivers reject pendulum's
 
 
+def _is_backfill(context: dict[str, Any]) -> bool:
+    return "backfill" in str(getattr(context.get("dag_run"), "run_type", "")).lower()
+
+
+def receive_until(context: dict[str, Any]) -> date | None:
+    """A backfill run also receives the files of its later dates, up to today (see
+    clauses.pipeline.receive_and_load): its sibling runs then find them known."""
+    return pendulum.now(TIMEZONE).date() if _is_backfill(context) else None
+
+
 def is_live(context: dict[str, Any]) -> bool:
     """A backfill never moves loose files; the scheduled nightly run and today's manual run do."""
-    dag_run = context.get("dag_run")
-    run_type = str(getattr(dag_run, "run_type", "")).lower()
-    if "backfill" in run_type:
+    if _is_backfill(context):
         return False
-    if "scheduled" in run_type:
+    if "scheduled" in str(getattr(context.get("dag_run"), "run_type", "")).lower():
         return True
     return run_date(context) == pendulum.now(TIMEZONE).date()

@@ -67,7 +67,14 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     settings = _settings()
     day, failed = args.start, 0
     while day <= args.end:
-        report = run_date(settings, day, regions=args.regions, live=False, force=args.force)
+        report = run_date(
+            settings,
+            day,
+            regions=args.regions,
+            live=False,
+            force=args.force,
+            receive_until=args.end,  # every file of the range received by its first date
+        )
         failed += bool(report.failed_regions())
         log.info("rebuilt %s: %s", day, report.decisions)
         day += timedelta(days=1)

@@ -6,13 +6,11 @@ nightly run, a backfill and a run by hand leave the same figures for the same da
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,18 +19,11 @@ from sqlalchemy.engine import Engine
 from clauses.compute import compute_as_of
 from clauses.config import TIMEZONE, Settings
 from clauses.ingest import RegionIngest, ingest_regions
-from clauses.landing import (
-    LandingEntry,
-    LandingScan,
-    move_loose_files,
-    purge_quarantine,
-    scan_landing,
-)
+from clauses.landing import LandingEntry, move_loose_files, purge_quarantine, scan_landing
 from clauses.publish import publish_extracts
 from clauses.status import record_decisions
 from clauses.warehouse import (
     INGEST_LOCK,
-    as_date,
     exclusive,
     insert_mappings,
     make_engine,
@@ -41,9 +32,6 @@ from clauses.warehouse import (
 )
 
 log = logging.getLogger(__name__)
-
-MAX_RECEPTION_PASSES = 3  # passes of one reception while waiting runs ask for later dates
-REQUEST_TTL = timedelta(hours=1)  # a run waiting longer than this to receive has died
 
 
 @dataclass
@@ -84,15 +72,19 @@ def receive_and_load(
     live: bool,
     run_id: str,
     regions: set[str] | None = None,
+    receive_until: date | None = None,
 ) -> RunReport:
     """Receive every file of the landing zone as of `as_of` and load the valid ones.
 
     A live run (as_of is today) first moves loose files into today's receipt folder; a
     backfill never does. Regions are isolated: an unexpected error in one is recorded in the
-    report and the run summary, and the others go on. Runs receive one at a time (the runs of a
-    backfill start together); the run holding the lock also receives the files of the dates
-    the waiting runs asked for (`_receive`), which then find them known instead of reading
-    them and importing Great Expectations again. Figures stay as of each run's own date.
+    report and the run summary, and the others go on.
+
+    With `receive_until` after `as_of` (a backfill: its other runs will need them), the files
+    received after `as_of` up to that date are received too, in the same process, once the
+    run's own are: the runs of the later dates then find them known instead of each importing
+    Great Expectations to read them. They count for neither this run's figures (everything is
+    computed as of a date) nor its report: their own date's run reports them.
     """
     report = RunReport(run_id=run_id, as_of=as_of.isoformat(), live=live)
     if live:
@@ -104,9 +96,10 @@ def receive_and_load(
     report.outside = scan.outside
     for path, reason in scan.outside:
         log.warning("landing/%s refused: %s", path, reason)
-    with _reception_request(engine, run_id, as_of, all_regions=regions is None):
-        with exclusive(engine, INGEST_LOCK):
-            outcomes = _receive(engine, settings, scan, as_of, regions, run_id)
+    with exclusive(engine, INGEST_LOCK):
+        outcomes = ingest_regions(engine, settings, _by_region(scan.entries), run_id)
+        if receive_until is not None and receive_until > as_of:
+            _receive_ahead(engine, settings, receive_until, regions, run_id)
     for region, outcome in outcomes.items():
         report.regions[region] = asdict(outcome)
         _store_summary(engine, run_id, as_of, outcome)
@@ -120,89 +113,18 @@ def _by_region(entries: list[LandingEntry]) -> dict[str, list[LandingEntry]]:
     return by_region
 
 
-def _receive(
-    engine: Engine,
-    settings: Settings,
-    scan: LandingScan,
-    as_of: date,
-    regions: set[str] | None,
-    run_id: str,
-) -> dict[str, RegionIngest]:
-    """Ingest the files of `scan` and, for a run of every region, those of the later dates
-    that waiting runs asked for (`_requested_horizon`), in passes while more are asked for.
-
-    A region that fails on the way gets one more pass over its own files as of `as_of`
-    alone, so that a later date's file never fails this run (it fails its own date's run).
-    `received` counts the run's own files, as of its date.
-    """
-    own = _by_region(scan.entries)
-    served = as_of
-    outcomes: dict[str, RegionIngest] = {}
-    for _ in range(MAX_RECEPTION_PASSES):
-        horizon = max(served, _requested_horizon(engine)) if regions is None else as_of
-        if outcomes and horizon == served:
-            break
-        if horizon == as_of:
-            entries = own
-        else:
-            log.info("receiving up to %s for the runs waiting to receive", horizon)
-            entries = _by_region(scan_landing(settings.landing_dir, horizon).entries)
-        for region, outcome in ingest_regions(engine, settings, entries, run_id).items():
-            if region in outcomes and not outcome.error:
-                outcome.error = outcomes[region].error  # an earlier pass's failure stays known
-            outcomes[region] = outcome
-        served = horizon
-    failed = {r: own.get(r, []) for r, o in outcomes.items() if o.error}
-    if failed and served > as_of:
-        outcomes.update(ingest_regions(engine, settings, failed, run_id))
-    for region, outcome in outcomes.items():
-        outcome.received = len(own.get(region, []))
-    return outcomes
-
-
-@contextlib.contextmanager
-def _reception_request(
-    engine: Engine, run_id: str, as_of: date, *, all_regions: bool
-) -> Iterator[None]:
-    """Record, while the run waits for and holds the ingest lock, the date it receives as of."""
-    with engine.begin() as connection:
-        connection.execute(
-            sa.text("DELETE FROM reception_requests WHERE run_id = :run"), {"run": run_id}
-        )
-        insert_mappings(
-            connection,
-            "reception_requests",
-            [
-                {
-                    "run_id": run_id,
-                    "as_of": as_of,
-                    "all_regions": all_regions,
-                    "requested_at": datetime.now(UTC),
-                }
-            ],
-        )
-    try:
-        yield
-    finally:
-        # A lost warehouse: the block's own error is the one to report; the request expires.
-        with contextlib.suppress(sa.exc.DBAPIError), engine.begin() as connection:
-            connection.execute(
-                sa.text("DELETE FROM reception_requests WHERE run_id = :run"), {"run": run_id}
-            )
-
-
-def _requested_horizon(engine: Engine) -> date:
-    """The latest date, not after today, that a run of every region waiting to receive asked
-    for (requests older than REQUEST_TTL are runs that died waiting)."""
-    with engine.connect() as connection:
-        latest = connection.execute(
-            sa.text(
-                "SELECT MAX(as_of) FROM reception_requests "
-                "WHERE all_regions AND requested_at >= :since AND as_of <= :today"
-            ),
-            {"since": datetime.now(UTC) - REQUEST_TTL, "today": today_in_paris()},
-        ).scalar()
-    return date.min if latest is None else as_date(latest)
+def _receive_ahead(
+    engine: Engine, settings: Settings, until: date, regions: set[str] | None, run_id: str
+) -> None:
+    """Receive the files of the landing zone as of `until`, for the runs of later dates; a
+    region's failure is logged here and reported by the run of the date of its files."""
+    log.info("receiving the files up to %s for the runs of the later dates", until)
+    scan = scan_landing(settings.landing_dir, until, regions)
+    for region, outcome in ingest_regions(
+        engine, settings, _by_region(scan.entries), run_id
+    ).items():
+        if outcome.error:
+            log.warning("region %s, files up to %s: %s", region, until, outcome.error)
 
 
 def _store_summary(engine: Engine, run_id: str, as_of: date, outcome: RegionIngest) -> None:
@@ -240,14 +162,16 @@ def run_date(
     live: bool | None = None,
     run_id: str | None = None,
     force: bool = False,
+    receive_until: date | None = None,
 ) -> RunReport:
     """A whole run as of `as_of`: the nightly run by hand. With `force`, the figures and the
-    extracts are rewritten even where they would come out identical."""
+    extracts are rewritten even where they would come out identical; `receive_until`: see
+    `receive_and_load`."""
     live = (as_of == today_in_paris()) if live is None else live
     run_id = run_id or f"manual__{as_of.isoformat()}__{uuid.uuid4().hex[:8]}"
     engine = make_engine(settings.warehouse_url)
     with unavailable_as_error(engine):
-        return _run_date(settings, engine, as_of, regions, live, run_id, force)
+        return _run_date(settings, engine, as_of, regions, live, run_id, force, receive_until)
 
 
 def _run_date(
@@ -258,10 +182,19 @@ def _run_date(
     live: bool,
     run_id: str,
     force: bool,
+    receive_until: date | None,
 ) -> RunReport:
     started = time.perf_counter()
     migrate(engine)
-    report = receive_and_load(settings, engine, as_of, live=live, run_id=run_id, regions=regions)
+    report = receive_and_load(
+        settings,
+        engine,
+        as_of,
+        live=live,
+        run_id=run_id,
+        regions=regions,
+        receive_until=receive_until,
+    )
     step = time.perf_counter()
     computation = compute_as_of(engine, as_of, force=force)
     report.decisions, report.computation = computation.decisions, computation.mode

@@ -15,7 +15,7 @@ from small_landing import write_small_landing
 
 from clauses.compute import MART_TABLES, compute_as_of
 from clauses.config import RULES_DIR, load_settings
-from clauses.pipeline import run_date
+from clauses.pipeline import RunReport, run_date
 from clauses.warehouse import make_engine
 
 # Landing: files received 2024-01-15, 02-05, 03-05, 04-02, 07-20 and 2025-01-20; the strand's
@@ -165,51 +165,42 @@ def test_next_date_with_the_same_content_reuses_the_previous_files(
     assert cells[0] == cells[1] and len(cells[0]["Conventions"]) == 2
 
 
-def test_a_run_receives_for_the_runs_waiting_and_keeps_its_own_figures(data_dir: Path) -> None:
-    """The run holding the ingest lock also receives the files of the dates that waiting runs
-    asked for; its own figures, extracts and counts stay those of its date."""
-    from datetime import UTC, datetime
-
-    from clauses.warehouse import insert_mappings
-
+def test_a_run_receiving_ahead_keeps_its_own_figures_and_report(data_dir: Path) -> None:
+    """A backfill run also receives the files of its later dates (`receive_until`); its
+    figures, extracts and report stay those of its own date."""
     write_small_landing(data_dir / "landing")
     settings = load_settings()
-    run_date(settings, date(2024, 1, 20))  # the warehouse exists; the register is loaded
+    day = date(2024, 3, 10)
+    report = run_date(settings, day, receive_until=date(2024, 4, 10))
     engine = make_engine(settings.warehouse_url)
-    waiting = {"run_id": "scheduled__2024-04-10", "as_of": date(2024, 4, 10)}
-    stale = {"run_id": "scheduled__2025-02-01", "as_of": date(2025, 2, 1)}
-    with engine.begin() as connection:
-        insert_mappings(
-            connection,
-            "reception_requests",
-            [
-                {**waiting, "all_regions": True, "requested_at": datetime.now(UTC)},
-                {**stale, "all_regions": True, "requested_at": datetime(2020, 1, 1, tzinfo=UTC)},
-            ],
-        )
-    report = run_date(settings, date(2024, 3, 10))
-    assert report.regions["11"]["received"] == 3  # its own files: register, 2024-01, 2024-02
-
     with engine.connect() as connection:
         received = connection.execute(
             sa.text("SELECT DISTINCT receipt_date FROM raw_files ORDER BY 1")
-        ).scalars()
-        requests = connection.execute(
-            sa.text("SELECT run_id FROM reception_requests ORDER BY 1")
         ).scalars()
         assert [str(d)[:10] for d in received] == [
             "2024-01-15",
             "2024-02-05",
             "2024-03-05",
-            "2024-04-02",
-        ]  # the files of 2024-04-02 for the waiting run; none of the stale request's 2025 file
-        assert list(requests) == [waiting["run_id"], stale["run_id"]]  # its own one removed
+            "2024-04-02",  # received ahead: the correction, the copy, the broken file, the PDF
+        ]
 
     reference = f"sqlite:///{data_dir / 'reference.sqlite'}"
-    run_date(load_settings(warehouse_url=reference), date(2024, 3, 10))
-    ours, theirs = (
-        mart_rows(settings.warehouse_url, date(2024, 3, 10)),
-        mart_rows(reference, date(2024, 3, 10)),
-    )
+    alone = run_date(load_settings(warehouse_url=reference), day)
+    assert counts(report) == counts(alone) == {"11": (3, 3, 0, 0, 0, 0, None)}
+    ours, theirs = mart_rows(settings.warehouse_url, day), mart_rows(reference, day)
     assert sum(len(rows) for rows in ours.values()) > 5
     assert ours == theirs
+
+    # The later date's run finds its files known: same figures, nothing read again.
+    later_day = date(2024, 4, 10)
+    later = run_date(settings, later_day)
+    assert counts(later) == {"11": (7, 0, 0, 0, 0, 7, None)}
+    assert counts(run_date(load_settings(warehouse_url=reference), later_day)) == {
+        "11": (7, 1, 1, 1, 1, 3, None)  # the correction, the broken file, the PDF, the copy
+    }
+    assert mart_rows(settings.warehouse_url, later_day) == mart_rows(reference, later_day)
+
+
+def counts(report: RunReport) -> dict[str, tuple]:
+    fields = ("received", "loaded", "quarantined", "refused", "copies", "already_known", "error")
+    return {r: tuple(outcome[f] for f in fields) for r, outcome in report.regions.items()}
