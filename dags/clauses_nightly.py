@@ -20,16 +20,22 @@ Every night at midnight (Europe/Paris) the pipeline consolidates, as of the day 
 logical date D, start of the data interval), what the 18 regions dropped in
 `landing/<region>/<D>/`:
 
-1. **receive_and_load**: lists the landing zone as of D (the scheduled run first moves loose
-   files into today's folder; a backfill never does), reads and validates each new file with its
-   Great Expectations suite, quarantines broken files with a French report, loads the others.
-   Regions are isolated: a failure in one is recorded and the others go on. A backfill run
-   also receives the files of its later dates (up to today), so that its sibling runs find
-   them known; they count only for the figures of their own dates.
-2. **compute_and_publish**: figures, rules R01-R09 and decisions as of D (set-based SQL),
-   then each region's compliance extract and the national one, published atomically under
-   `extracts/<region>/<D>/`; it fails the run, after every extract is written, if a region
-   failed in step 1 (without retrying: the failure is recorded, a retry would change nothing).
+One coarse task, **consolidate** (Airflow's per-task overhead is seconds, and a backfill of
+365 runs multiplies it), calling `clauses.pipeline.run_date`:
+
+1. receive: list the landing zone as of D (the scheduled run first moves loose files into
+   today's folder; a backfill never does), read and validate each new file with its Great
+   Expectations suite, quarantine broken files with a French report, load the others. Regions
+   are isolated: a failure in one is recorded and the others go on. A backfill run also
+   receives the files of its later dates (up to today), so that its sibling runs find them
+   known; they count only for the figures of their own dates.
+2. compute: figures, rules R01-R09 and decisions as of D (set-based SQL);
+3. publish each region's compliance extract and the national one, atomically, under
+   `extracts/<region>/<D>/`.
+
+The warehouse unreachable: the task retries (every step is idempotent). A region that failed
+in step 1 fails the run once every extract is written, without retrying: the failure is
+recorded, a retry would change nothing.
 
 A date whose inputs (files received on or before D, with their status), rules and code did
 not change since the previous computed date is cheap: its figures are carried over unless a
@@ -64,72 +70,35 @@ Backfill: `airflow backfill create --dag-id clauses_nightly --from-date ... --to
 )
 def clauses_nightly() -> None:
     @task
-    def receive_and_load() -> dict:
-        from clauses import pipeline
-        from clauses.warehouse import make_engine, migrate, unavailable_as_error
-
-        context = get_current_context()
-        settings = task_settings()
-        regions = set(context["params"].get("regions") or []) or None
-        engine = make_engine(settings.warehouse_url)
-        with unavailable_as_error(engine):  # a clear message; the task retries
-            migrate(engine)
-            report = pipeline.receive_and_load(
-                settings,
-                engine,
-                run_date(context),
-                live=is_live(context),
-                run_id=context["run_id"],
-                regions=regions,
-                receive_until=receive_until(context),
-            )
-        return {
-            "as_of": report.as_of,
-            "failed_regions": report.failed_regions(),
-            "files": sum(int(r["received"]) for r in report.regions.values()),
-        }
-
-    @task
-    def compute_and_publish(received: dict) -> dict:
-        import time
-        from datetime import date
-
+    def consolidate() -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from clauses.compute import compute_as_of
-        from clauses.publish import publish_extracts
-        from clauses.status import record_decisions
-        from clauses.warehouse import make_engine, unavailable_as_error
+        from clauses import pipeline
 
-        settings = task_settings()
-        engine = make_engine(settings.warehouse_url)
-        as_of = date.fromisoformat(received["as_of"])
         context = get_current_context()
-        force = bool(context["params"].get("force"))
-        with unavailable_as_error(engine):  # a clear message; the task retries
-            computation = compute_as_of(engine, as_of, force=force)
-            started = time.perf_counter()
-            published = publish_extracts(
-                engine,
-                settings.extracts_dir,
-                as_of,
-                outbox_template=settings.outbox_template,
-                force=force,
-            )
-            record_decisions(
-                engine, context["run_id"], as_of, computation.seconds, time.perf_counter() - started
-            )
-        if received["failed_regions"]:
+        params = context["params"]
+        report = pipeline.run_date(  # WarehouseUnavailable when unreachable: the task retries
+            task_settings(),
+            run_date(context),
+            regions=set(params.get("regions") or []) or None,
+            live=is_live(context),
+            run_id=context["run_id"],
+            force=bool(params.get("force")),
+            receive_until=receive_until(context),
+        )
+        failed = report.failed_regions()
+        if failed:
             # Every other region's figures and extracts are published; retrying changes nothing.
-            raise AirflowFailException(f"regions failed: {', '.join(received['failed_regions'])}")
+            raise AirflowFailException(f"regions failed: {', '.join(failed)}")
         return {
-            **received,
-            "decisions": computation.decisions,
-            "computation": computation.mode,
-            "extracts": len(published),
+            "as_of": report.as_of,
+            "files": sum(int(r["received"]) for r in report.regions.values()),
+            "decisions": report.decisions,
+            "computation": report.computation,
+            "extracts": len(report.extracts),
         }
 
-    compute_and_publish(receive_and_load())
+    consolidate()
 
 
 clauses_nightly()

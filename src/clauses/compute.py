@@ -203,7 +203,7 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     """Every step of `sql/`, then the explanations; work tables emptied afterwards."""
     params = {"as_of": as_of}
     refresh_rule_tables(connection, rules_dir)
-    _analyze(connection, STAGING_TABLES)
+    _analyze_staging(connection)
     for step in STEPS:
         started = time.perf_counter()
         for statement in sql_statements(step):
@@ -214,6 +214,23 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     _write_explanations(connection, as_of)
     for table in WORK_TABLES:
         connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
+
+
+def _analyze_staging(connection: Connection) -> None:
+    """ANALYZE the registry and the staging tables unless no file was registered since the
+    last time (migration 0004): their rows come only with a new `raw_files` row."""
+    if connection.dialect.name != "postgresql":
+        return
+    count, last = connection.execute(sa.text("SELECT COUNT(*), MAX(file_id) FROM raw_files")).one()
+    signature = f"{count}:{last}"
+    if connection.execute(sa.text("SELECT signature FROM analyzed_staging")).scalar() == signature:
+        log.debug("staging statistics current (%s files)", count)
+        return
+    _analyze(connection, STAGING_TABLES)
+    connection.execute(sa.text("DELETE FROM analyzed_staging"))
+    connection.execute(
+        sa.text("INSERT INTO analyzed_staging (signature) VALUES (:s)"), {"s": signature}
+    )
 
 
 def _analyze(connection: Connection, tables: tuple[str, ...]) -> None:

@@ -50,10 +50,7 @@ def test_dag_id_is_the_file_stem(dagbag, path: Path) -> None:  # type: ignore[no
 
 def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # type: ignore[no-untyped-def]
     dag = dagbag.dags["clauses_nightly"]
-    assert [t.task_id for t in dag.topological_sort()] == [
-        "receive_and_load",
-        "compute_and_publish",
-    ]
+    assert [t.task_id for t in dag.topological_sort()] == ["consolidate"]
     timetable = dag.timetable
     assert type(timetable).__name__ == "CronDataIntervalTimetable"
     assert str(timetable._timezone.name) == "Europe/Paris"

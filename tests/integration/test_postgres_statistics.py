@@ -1,0 +1,43 @@
+"""Planner statistics on PostgreSQL: refreshed when files were registered, not otherwise."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from small_landing import write_small_landing
+
+from clauses.config import load_settings
+from clauses.pipeline import run_date
+from clauses.warehouse import make_engine
+
+
+def analyze_counts(url: str) -> dict[str, int]:
+    with make_engine(url).connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT relname, analyze_count FROM pg_stat_user_tables "
+                "WHERE relname IN ('raw_files', 'stg_heures', 'stg_conventions')"
+            )
+        )
+        return {name: count for name, count in rows}
+
+
+def test_staging_is_analyzed_only_after_new_files(data_dir: Path, postgres_url: str) -> None:
+    write_small_landing(data_dir / "landing")
+    settings = load_settings(warehouse_url=postgres_url)
+    run_date(settings, date(2024, 3, 10))
+    first = analyze_counts(postgres_url)
+    assert set(first) == {"raw_files", "stg_heures", "stg_conventions"}
+    assert min(first.values()) >= 1
+
+    # Two more computed dates with no new file: the statistics are current.
+    assert run_date(settings, date(2024, 3, 11), force=True).computation == "computed"
+    assert run_date(settings, date(2024, 3, 12), force=True).computation == "computed"
+    assert analyze_counts(postgres_url) == first
+
+    # The files of 2024-04-02 registered: the next computation refreshes them.
+    assert run_date(settings, date(2024, 4, 10)).computation == "computed"
+    after = analyze_counts(postgres_url)
+    assert all(after[table] == first[table] + 1 for table in first), (first, after)
