@@ -34,6 +34,7 @@ MART_TABLES = (
     "mart_monthly_hours",
 )
 WORK_TABLES = ("work_activity", "work_bilans", "work_strands", "work_partitions", "work_contents")
+REANALYZE_GROWTH = 0.1  # staging rows added since the last ANALYZE, as a share, that call for one
 STAGING_TABLES = (
     "raw_files",
     "stg_heures",
@@ -217,19 +218,21 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
 
 
 def _analyze_staging(connection: Connection) -> None:
-    """ANALYZE the registry and the staging tables unless no file was registered since the
-    last time (migration 0004): their rows come only with a new `raw_files` row."""
+    """ANALYZE the registry and the staging tables when their rows grew by more than
+    REANALYZE_GROWTH since the last time (migration 0004): only a bulk load changes a plan."""
     if connection.dialect.name != "postgresql":
         return
-    count, last = connection.execute(sa.text("SELECT COUNT(*), MAX(file_id) FROM raw_files")).one()
-    signature = f"{count}:{last}"
-    if connection.execute(sa.text("SELECT signature FROM analyzed_staging")).scalar() == signature:
-        log.debug("staging statistics current (%s files)", count)
+    rows = connection.execute(
+        sa.text("SELECT COALESCE(SUM(n_rows), 0) FROM raw_files WHERE status = 'loaded'")
+    ).scalar()
+    last = connection.execute(sa.text("SELECT loaded_rows FROM analyzed_staging")).scalar()
+    if last is not None and rows <= last * (1 + REANALYZE_GROWTH):
+        log.debug("staging statistics current (%s rows, %s at the last ANALYZE)", rows, last)
         return
     _analyze(connection, STAGING_TABLES)
     connection.execute(sa.text("DELETE FROM analyzed_staging"))
     connection.execute(
-        sa.text("INSERT INTO analyzed_staging (signature) VALUES (:s)"), {"s": signature}
+        sa.text("INSERT INTO analyzed_staging (loaded_rows) VALUES (:rows)"), {"rows": rows}
     )
 
 

@@ -1,4 +1,4 @@
-"""Planner statistics on PostgreSQL: refreshed when files were registered, not otherwise."""
+"""Planner statistics on PostgreSQL: refreshed when the staging rows grew, not otherwise."""
 
 from __future__ import annotations
 
