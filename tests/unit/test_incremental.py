@@ -204,3 +204,23 @@ def test_a_run_receiving_ahead_keeps_its_own_figures_and_report(data_dir: Path) 
 def counts(report: RunReport) -> dict[str, tuple]:
     fields = ("received", "loaded", "quarantined", "refused", "copies", "already_known", "error")
     return {r: tuple(outcome[f] for f in fields) for r, outcome in report.regions.items()}
+
+
+def test_rebuild_receives_once_and_leaves_each_dates_figures(data_dir: Path) -> None:
+    """`clauses rebuild` over a range: every file of the range read by its first date, every
+    date's figures those of a run of that date alone."""
+    from clauses.cli import main
+
+    write_small_landing(data_dir / "landing")
+    assert main(["rebuild", "--from", "2024-03-09", "--to", "2024-04-03"]) == 0
+    settings = load_settings()
+    with make_engine(settings.warehouse_url).connect() as connection:
+        first = connection.execute(
+            sa.text("SELECT DISTINCT run_id FROM raw_files WHERE receipt_date <= '2024-04-02'")
+        ).scalars()
+        assert len(list(first)) == 1  # the run of 2024-03-09 received them all
+
+    for day in (date(2024, 3, 9), date(2024, 4, 1), date(2024, 4, 3)):
+        alone = f"sqlite:///{data_dir / f'alone-{day}.sqlite'}"
+        run_date(load_settings(warehouse_url=alone), day)
+        assert mart_rows(settings.warehouse_url, day) == mart_rows(alone, day), day
