@@ -58,7 +58,11 @@ _MONTH_FR = re.compile(r"^(\d{1,2})/(\d{4})$")
 _REGION = re.compile(r"^(\d{1,2})(?:[.,]0+)?$")
 _LEGAL_CATEGORY = re.compile(r"^(\d{4})(?:[.,]0+)?$")
 _LIST_SEPARATORS = re.compile(r"[|,]")
+# The warehouse's ranges: amounts are BIGINT cents, integers (millésime, N° avenant, année de
+# naissance) INTEGER. A value beyond is an invalid value of the file, reported like any other,
+# not a refusal of the whole load by PostgreSQL.
 _INT64_LIMIT = 2**63 - 1
+INTEGER_LIMIT = 2**31 - 1
 
 Parser = Callable[[pd.Series], pd.Series]
 
@@ -160,7 +164,7 @@ def _integers(distinct: pd.Series) -> pd.Series:
     result: list[int | None] = []
     for text, good in zip(canonical, whole, strict=True):
         number = int(text.split(".")[0]) if good else None
-        result.append(number if number is not None and abs(number) <= _INT64_LIMIT else None)
+        result.append(number if number is not None and abs(number) <= INTEGER_LIMIT else None)
     return pd.Series(pd.array(result, dtype="Int64"))
 
 

@@ -20,22 +20,24 @@ import os
 import random
 import re
 import socket
-import sqlite3
 import struct
 import subprocess
 import sys
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 import xlsxwriter
+from airflow_stack import fresh_postgres_database
 from unit.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, make_siret
 
 from clauses.contract import KINDS, Kind
+from clauses.warehouse import make_engine
 
 AS_OF = "2025-06-30"
 DAY = "2025-06-02"  # the receipt folder of the corpus
@@ -263,7 +265,7 @@ def build_corpus(root: Path) -> Corpus:
     # ---- good files: every row must be loaded (each Heures file its own month) -------------
     register_head = headers(Kind.CONVENTIONS)
 
-    def strand(number: str, siret: str, name: str) -> list[str]:
+    def strand(number: str, siret: str, name: str, **changes: str) -> list[str]:
         values = dict.fromkeys(register_head, "")
         values.update(
             {
@@ -286,6 +288,7 @@ def build_corpus(root: Path) -> Corpus:
                 "Objectif heures": "1000",
             }
         )
+        values.update(changes)
         return list(values.values())
 
     register = [
@@ -633,6 +636,19 @@ def build_corpus(root: Path) -> Corpus:
             ),
             "Code région",
         ),
+        (
+            # Beyond a 32-bit INTEGER, the warehouse's type of N° avenant: an invalid value of
+            # the file, not a load PostgreSQL refuses (which would fail the whole region).
+            "registre avenant démesuré.csv",
+            csv_bytes(
+                [
+                    strand("C-11-901", SIRET_A, "Avenant ordinaire"),
+                    strand("C-11-902", SIRET_B, "Avenant démesuré", **{"N° avenant": "3000000000"}),
+                ],
+                register_head,
+            ),
+            "N° avenant",
+        ),
     ):
         put(name, data, Expected("en quarantaine", reason))
     # Mixed encodings, the mojibake landing in an enumeration or in free text: one encoding per
@@ -719,6 +735,7 @@ def build_corpus(root: Path) -> Corpus:
 class Outcome:
     corpus: Corpus
     data_dir: Path
+    warehouse_url: str
     code: int
     output: str
     peak_rss: int  # bytes
@@ -740,10 +757,28 @@ def unneutralised(cell: str) -> str:
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(CELL_TRIGGERS) else cell
 
 
-@pytest.fixture(scope="module")
-def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
-    root = tmp_path_factory.mktemp("hostile")
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def outcome(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Outcome]:
+    """One run over the corpus, on the default SQLite warehouse or on a fresh, empty PostgreSQL
+    database (dropped once the module's tests have read it)."""
+    root = tmp_path_factory.mktemp(f"hostile-{request.param}")
     data_dir = root / "data"
+    if request.param == "postgresql":
+        with fresh_postgres_database(
+            request.getfixturevalue("postgres_server"), "clauses_hostile"
+        ) as url:
+            yield run_over_corpus(root, data_dir, url)
+    else:
+        yield run_over_corpus(root, data_dir, None)
+
+
+def run_over_corpus(root: Path, data_dir: Path, warehouse_url: str | None) -> Outcome:
+    """`clauses run` over the corpus built in `data_dir`, on `warehouse_url` (None: the default
+    SQLite file of the data folder)."""
     corpus = build_corpus(data_dir)
     env = {
         **os.environ,
@@ -753,6 +788,8 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
     }
     env.pop("CLAUSES_WAREHOUSE_URL", None)
     env.pop("CLAUSES_DEMO", None)
+    if warehouse_url is not None:
+        env["CLAUSES_WAREHOUSE_URL"] = warehouse_url
     summary_path = root / "summary.json"
     with open(root / "run.log", "w+b") as log:
         process = subprocess.Popen(
@@ -787,7 +824,14 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Outcome:
             for row in read_csv(path):
                 files[(region, unneutralised(row["Fichier"]))] = row
     return Outcome(
-        corpus, data_dir, process.returncode, output, usage.ru_maxrss * 1024, summary, files
+        corpus,
+        data_dir,
+        warehouse_url or f"sqlite:///{(data_dir / 'warehouse.sqlite').resolve()}",
+        process.returncode,
+        output,
+        usage.ru_maxrss * 1024,
+        summary,
+        files,
     )
 
 
@@ -834,26 +878,31 @@ def test_each_entry_is_listed_with_the_right_status_and_reason(outcome: Outcome)
     assert listed == set(corpus.entries), listed ^ set(corpus.entries)
 
 
+STAGING = ("heures", "marches", "contacts", "partenariats", "bilans", "conventions")
+
+
 def test_good_files_are_loaded_with_every_row(outcome: Outcome) -> None:
-    warehouse = sqlite3.connect(outcome.data_dir / "warehouse.sqlite")
-    loaded = {
-        sha: n
-        for sha, n in warehouse.execute(
-            "SELECT file_sha256, COUNT(*) FROM ("
-            + " UNION ALL ".join(
-                f"SELECT file_sha256 FROM stg_{t}"
-                for t in ("heures", "marches", "contacts", "partenariats", "bilans", "conventions")
-            )
-            + ") GROUP BY file_sha256"
-        )
-    }
+    # The subquery is named: PostgreSQL requires it, SQLite accepts it.
+    rows_by_file = sa.text(
+        "SELECT file_sha256, COUNT(*) FROM ("
+        + " UNION ALL ".join(f"SELECT file_sha256 FROM stg_{t}" for t in STAGING)
+        + ") AS staged GROUP BY file_sha256"
+    )
+    engine = make_engine(outcome.warehouse_url)
+    try:
+        with engine.connect() as warehouse:
+            loaded = {sha: n for sha, n in warehouse.execute(rows_by_file)}
+            months = {
+                m for (m,) in warehouse.execute(sa.text("SELECT DISTINCT mois FROM stg_heures"))
+            }
+    finally:
+        engine.dispose()  # no connection left open on the database dropped after the module
     good = [(k, e) for k, e in outcome.corpus.entries.items() if e.status == "chargé"]
     assert len(good) >= 25
     for key, expected in good:
         sha = outcome.files[key]["SHA-256"]
         assert loaded.get(sha, 0) == expected.rows, key
     # What was never meant to be read left no row: nothing behind a link or after D.
-    months = {m for (m,) in warehouse.execute("SELECT DISTINCT mois FROM stg_heures")}
     assert not {m for m in months if m >= "2030-01"}, sorted(months)
 
 

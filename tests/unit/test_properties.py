@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from clauses.contract import KINDS, Kind
 from clauses.identifiers import normalize_siret, siret_is_valid
 from clauses.normalize import (
+    INTEGER_LIMIT,
     normalize,
     parse_amount_cents,
     parse_date,
@@ -163,11 +164,23 @@ def test_amounts_out_of_the_warehouse_range_are_refused(euros: int, mark: str) -
 
 
 @SOME
-@given(st.integers(-(10**15), 10**15), st.integers(1, 9), st.integers(1, 4), THOUSANDS)
+@given(st.integers(-INTEGER_LIMIT, INTEGER_LIMIT), st.integers(1, 9), st.integers(1, 4), THOUSANDS)
 def test_integers_refuse_a_fraction(number: int, digit: int, zeros: int, thousands: str) -> None:
     base = written(Decimal(number), thousands, ",")
     assert one(parse_integer, f"{base},{'0' * zeros}") == number
     assert pd.isna(one(parse_integer, f"{base},{'0' * (zeros - 1)}{digit}"))
+
+
+@SOME
+@given(
+    st.one_of(st.integers(INTEGER_LIMIT + 1, 10**20), st.integers(-(10**20), -INTEGER_LIMIT - 1)),
+    THOUSANDS,
+)
+def test_integers_out_of_the_warehouse_range_are_refused(number: int, thousands: str) -> None:
+    """Beyond a 32-bit INTEGER (an N° avenant of 3 000 000 000): an invalid value of the file,
+    which PostgreSQL would otherwise refuse for the whole load."""
+    assert pd.isna(one(parse_integer, written(Decimal(number), thousands, ",")))
+    assert one(parse_integer, written(Decimal(INTEGER_LIMIT), thousands, ",")) == INTEGER_LIMIT
 
 
 # --------------------------------------------------------------------------------------------
