@@ -22,6 +22,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import shutil
 import time
 import uuid
@@ -51,6 +52,7 @@ from clauses.reading import (
 )
 from clauses.reports import FileReport, write_report
 from clauses.validation import (
+    BLOCKING,
     UNIQUE_KEY_CHECK,
     CheckResult,
     FileChecks,
@@ -59,7 +61,7 @@ from clauses.validation import (
     is_blocking_failure,
     validate_batch,
 )
-from clauses.warehouse import as_date, bulk_insert, insert_mappings
+from clauses.warehouse import as_date, bulk_insert, insert_encoded, insert_mappings
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,6 @@ LINEAGE_COLUMNS = ("file_sha256", "sheet", "row_number", "load_id")
 GROUP_CELLS = 4_000_000
 STREAM_CELLS = 2_000_000
 SMALL_FILE_BYTES = 16 << 20  # files up to this size are usually read whole
-INSERT_ROWS = 50_000  # rows turned into Python tuples at once when loading
 
 
 @dataclass
@@ -93,6 +94,8 @@ class RegionIngest:
     read_s: float = 0.0  # hashing and reading files
     validate_s: float = 0.0  # normalising and running the expectations
     load_s: float = 0.0  # quarantining or loading, registry included
+    # of load_s, the seconds spent writing fact rows into the staging tables, by kind
+    rows_load_s: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     quarantined_files: list[str] = field(default_factory=list)
 
@@ -121,10 +124,11 @@ class ExaminedFile:
     tables: list[ExaminedTable] = field(default_factory=list)
     copies: list[LandingEntry] = field(default_factory=list)  # the same bytes again, this run
     load_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    refusals: list[CheckResult] = field(default_factory=list)  # values the warehouse refused
 
     @property
     def checks(self) -> list[CheckResult]:
-        return [c for t in self.tables for c in t.checks.results]
+        return [c for t in self.tables for c in t.checks.results] + self.refusals
 
     @property
     def blocking(self) -> bool:
@@ -403,6 +407,10 @@ class _Ingestion:
         outcome = self.outcomes[region]
         setattr(outcome, stage, getattr(outcome, stage) + seconds)
 
+    def _add_rows_load(self, region: str, kind: Kind, seconds: float) -> None:
+        times = self.outcomes[region].rows_load_s
+        times[kind.value] = times.get(kind.value, 0.0) + seconds
+
     # ---- the run ---------------------------------------------------------------------------
 
     def run(
@@ -590,8 +598,9 @@ class _Ingestion:
     def _commit_region(
         self, items: list[ExaminedFile], batches: Mapping[Kind, NormalizedBatch]
     ) -> None:
-        """Quarantine the broken files, load the others, in one transaction (file by file when
-        another run registered one of them meanwhile)."""
+        """Quarantine the broken files, load the others, in one transaction; file by file when
+        that fails for one file's sake: another run registered it meanwhile, or the warehouse
+        refuses one of its values (the file is then quarantined, and the others load)."""
         reports = {id(item): file_report(item) for item in items}
         paths: dict[int, Path] = {}
         for item in items:
@@ -602,16 +611,37 @@ class _Ingestion:
         try:
             with self.engine.begin() as connection:
                 inserted = self._write(connection, items, reports, paths, batches)
-        except sa.exc.IntegrityError:
-            log.info("some files were registered by another run: committed one by one")
+        except (sa.exc.IntegrityError, sa.exc.DataError) as error:
+            log.info(
+                "a file of the group could not be loaded (%s): committed one by one", error.orig
+            )
             for item in items:
-                try:
-                    with self.engine.begin() as connection:
-                        inserted |= self._write(connection, [item], reports, paths, batches)
-                except sa.exc.IntegrityError:
-                    log.info("file %s was registered by another run", item.entry.file_name)
+                inserted |= self._commit_alone(item, reports, paths, batches)
         for item in items:
             self._count(item, inserted.get(item.sha256, 0))
+
+    def _commit_alone(
+        self,
+        item: ExaminedFile,
+        reports: dict[int, FileReport],
+        paths: dict[int, Path],
+        batches: Mapping[Kind, NormalizedBatch],
+    ) -> dict[str, int]:
+        try:
+            with self.engine.begin() as connection:
+                return self._write(connection, [item], reports, paths, batches)
+        except sa.exc.IntegrityError:
+            log.info("file %s was registered by another run", item.entry.file_name)
+            return {}
+        except sa.exc.DataError as error:
+            log.warning(
+                "file %s: the warehouse refused a value: %s", item.entry.file_name, error.orig
+            )
+            item.refusals.append(_refusal(item, error, batches))
+        reports[id(item)] = file_report(item)
+        paths[id(item)] = self._write_quarantine(item, reports[id(item)])
+        with self.engine.begin() as connection:
+            return self._write(connection, [item], reports, paths, batches)
 
     def _write(
         self,
@@ -636,9 +666,10 @@ class _Ingestion:
                 if table.reader.kind is kind and table.rows
             ]
             if tables:
-                for (item, _), n in zip(
-                    tables, _insert_group(connection, kind, batch, tables), strict=True
-                ):
+                started = time.perf_counter()
+                inserted = _insert_group(connection, kind, batch, tables)
+                self._add_rows_load(items[0].entry.region, kind, time.perf_counter() - started)
+                for (item, _), n in zip(tables, inserted, strict=True):
                     counts[item.sha256] += n
         self._registry(connection, items, reports, paths, counts)
         return counts
@@ -740,15 +771,27 @@ class _Ingestion:
                         if not loading or doomed or item.blocking:
                             return  # the file will not be loaded: stop writing, keep checking
                         step = time.perf_counter()
-                        inserted += _insert_rows(
-                            connection,
-                            table.reader.kind,
-                            batch,
-                            None,
-                            itertools.repeat(item.sha256),
-                            itertools.repeat(table.reader.sheet),
-                            itertools.repeat(item.load_id),
-                        )
+                        try:
+                            inserted += _insert_rows(
+                                connection,
+                                table.reader.kind,
+                                batch,
+                                None,
+                                (
+                                    np.array([item.sha256], dtype=object),
+                                    np.array([table.reader.sheet], dtype=object),
+                                    np.array([item.load_id], dtype=object),
+                                ),
+                                np.zeros(len(batch), dtype=np.int64),
+                            )
+                        except sa.exc.DataError as error:  # rolled back below, as blocking
+                            log.warning(
+                                "file %s: the warehouse refused a value: %s",
+                                item.entry.file_name,
+                                error.orig,
+                            )
+                            item.refusals.append(_refusal(item, error, {batch.kind: batch}))
+                        self._add_rows_load(region, batch.kind, time.perf_counter() - step)
                         load_s += time.perf_counter() - step
 
                     examine_stream(item, pseudonym_key=self.settings.pseudonym_key, on_batch=load)
@@ -806,22 +849,17 @@ def _insert_group(
     keys = np.array([table.key for _, table in tables], dtype=np.int64)
     selected = np.flatnonzero(np.isin(batch.files, keys))  # in file order, as batched
     files = batch.files[selected]
-    by_key = {table.key: (item, table) for item, table in tables}
     n_keys = int(batch.files.max()) + 1 if len(batch.files) else 0
     shas = np.empty(n_keys, dtype=object)
     sheets = np.empty(n_keys, dtype=object)
     loads = np.empty(n_keys, dtype=object)
-    for key, (item, table) in by_key.items():
-        shas[key], sheets[key], loads[key] = item.sha256, table.reader.sheet, item.load_id
-    _insert_rows(
-        connection,
-        kind,
-        batch,
-        selected,
-        shas[files].tolist(),
-        sheets[files].tolist(),
-        loads[files].tolist(),
-    )
+    for item, table in tables:
+        shas[table.key], sheets[table.key], loads[table.key] = (
+            item.sha256,
+            table.reader.sheet,
+            item.load_id,
+        )
+    _insert_rows(connection, kind, batch, selected, (shas, sheets, loads), files)
     counts = np.bincount(files, minlength=n_keys)
     return [int(counts[table.key]) for _, table in tables]
 
@@ -831,30 +869,69 @@ def _insert_rows(
     kind: Kind,
     batch: NormalizedBatch,
     selected: np.ndarray | None,
-    shas: Iterable[str],
-    sheets: Iterable[str | None],
-    loads: Iterable[str],
+    lineage: tuple[np.ndarray, np.ndarray, np.ndarray],
+    files: np.ndarray,
 ) -> int:
     """Insert rows of ``batch`` (all, or ``selected``) into the kind's staging table, with their
-    lineage, converted to plain Python values a slice at a time."""
+    lineage: ``lineage`` holds the SHA-256, sheet and load id per file key, ``files`` each
+    inserted row's file key."""
     spec = KINDS[kind]
     names = [c.name for c in spec.columns]
-    lookups = [batch.columns[name].python_values() for name in names]
-    codes = [batch.columns[name].codes for name in names]
     positions = np.arange(len(batch)) if selected is None else selected
+    shas, sheets, loads = lineage
+    return insert_encoded(
+        connection,
+        spec.table,
+        [*LINEAGE_COLUMNS, *names],
+        [shas, sheets, batch.rows[positions], loads]
+        + [batch.columns[name].python_values() for name in names],
+        [files, files, None, files] + [batch.columns[name].codes[positions] for name in names],
+    )
 
-    def rows() -> Iterator[tuple[Any, ...]]:
-        lineage = zip(shas, sheets, loads, strict=False)
-        for start in range(0, len(positions), INSERT_ROWS):
-            part = positions[start : start + INSERT_ROWS]
-            values = [
-                lookup[code[part]].tolist() for lookup, code in zip(lookups, codes, strict=True)
-            ]
-            for row_number, *cells in zip(batch.rows[part].tolist(), *values, strict=True):
-                sha, sheet, load_id = next(lineage)
-                yield (sha, sheet, row_number, load_id, *cells)
 
-    return bulk_insert(connection, spec.table, [*LINEAGE_COLUMNS, *names], rows())
+# How PostgreSQL names the row and the value a COPY refused, in the error's context.
+_COPY_CONTEXT = re.compile(r'COPY (\w+), line (\d+), column (\w+): "(.*)"', re.DOTALL)
+WAREHOUSE_CHECK = "warehouse_accepts_values"
+
+
+def _refusal(
+    item: ExaminedFile, error: sa.exc.DBAPIError, batches: Mapping[Kind, NormalizedBatch]
+) -> CheckResult:
+    """A failed blocking check for a value of ``item`` that the warehouse refused (out of the
+    range of its column...), which the expectations did not foresee: the file is quarantined
+    with it, the row and value named when the warehouse's message names them. ``batches`` are
+    those the failed insert wrote ``item``'s rows from."""
+    kind = item.tables[0].reader.kind if item.tables else Kind.HEURES
+    column, examples = "", []
+    context = getattr(getattr(error.orig, "diag", None), "context", None) or ""
+    found = _COPY_CONTEXT.search(context)
+    spec = next((k for k in KINDS.values() if found and k.table == found.group(1)), None)
+    if found and spec is not None:
+        kind, name, value = spec.kind, found.group(3), found.group(4)
+        column = next((c.header for c in spec.columns if c.name == name), name)
+        batch = batches.get(kind)
+        keys = [t.key for t in item.tables if t.reader.kind is kind]
+        line: int | None = None
+        if batch is not None:
+            # The COPY wrote this file's rows of the kind in the order of the batch.
+            mine = np.flatnonzero(np.isin(batch.files, keys)) if batch.has_files else None
+            rows = batch.rows if mine is None else batch.rows[mine]
+            n = int(found.group(2)) - 1
+            line = int(rows[n]) if 0 <= n < len(rows) else None
+        examples = [{"ligne": line, "colonne": column, "valeur": value}]
+    return CheckResult(
+        kind=kind,
+        sheet=None,
+        check=WAREHOUSE_CHECK,
+        column=column,
+        level=BLOCKING,
+        message="valeur que l'entrepôt de données ne peut pas enregistrer (hors des limites de "
+        "sa colonne) : corrigez-la, ou signalez ce fichier à votre DREETS s'il vous semble juste",
+        success=False,
+        element_count=sum(t.rows for t in item.tables if t.reader.kind is kind),
+        unexpected_count=1,
+        examples=examples,
+    )
 
 
 def _outcome(status: str, kinds: str, n_rows: int | None, reason: str) -> dict[str, Any]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import io
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -144,6 +148,18 @@ def sql_statements(name: str) -> list[sa.TextClause]:
     return [sa.text(s) for s in statements if s.strip()]
 
 
+@contextlib.contextmanager
+def driver_errors_wrapped(connection: Connection, statement: str) -> Iterator[None]:
+    """Raise the driver's own errors (COPY and executemany go to the driver's cursor, below
+    SQLAlchemy) as SQLAlchemy's, as every other statement does: a lost connection is then an
+    OperationalError, a value the column refuses a DataError."""
+    dbapi = connection.dialect.loaded_dbapi
+    try:
+        yield
+    except dbapi.Error as error:
+        raise sa.exc.DBAPIError.instance(statement, None, error, dbapi.Error) from error
+
+
 def bulk_insert(
     connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
@@ -172,12 +188,72 @@ def _copy_rows(
 ) -> int:
     raw = connection.connection.driver_connection
     count = 0
-    with raw.cursor() as cursor:  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    with driver_errors_wrapped(connection, statement), raw.cursor() as cursor:  # type: ignore[union-attr]
+        with cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
                 count += 1
     return count
+
+
+# Rows of an encoded insert converted at once (into Python tuples, or one CSV payload).
+ENCODED_ROWS = 50_000
+
+
+def insert_encoded(
+    connection: Connection,
+    table: str,
+    columns: Sequence[str],
+    lookups: Sequence[np.ndarray],
+    codes: Sequence[np.ndarray | None],
+) -> int:
+    """Insert rows given column by column, dictionary-encoded, inside the caller's transaction:
+    row i of column j is ``lookups[j][codes[j][i]]``, a plain Python value or None for NULL
+    (code -1 takes the last entry), or ``lookups[j][i]`` when ``codes[j]`` is None.
+
+    PostgreSQL: each slice of rows becomes one CSV payload written by pyarrow (its typed
+    columns are taken from the distinct values, so no Python object is made per cell) and sent
+    by COPY. SQLite: executemany of tuples on the driver's cursor."""
+    n_rows = len(codes[0]) if codes[0] is not None else len(lookups[0])
+    if connection.dialect.name == "postgresql":
+        typed = [pa.array(lookup) for lookup in lookups]
+        raw = connection.connection.driver_connection
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+        with (
+            driver_errors_wrapped(connection, statement),
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(statement) as copy,
+        ):
+            for start in range(0, n_rows, ENCODED_ROWS):
+                part = slice(start, start + ENCODED_ROWS)
+                arrays = [
+                    values.slice(start, ENCODED_ROWS)
+                    if code is None
+                    else values.take(np.where(code[part] < 0, len(values) - 1, code[part]))
+                    for values, code in zip(typed, codes, strict=True)
+                ]
+                payload = io.BytesIO()
+                pacsv.write_csv(
+                    pa.Table.from_arrays(arrays, names=list(columns)),
+                    payload,
+                    pacsv.WriteOptions(include_header=False),
+                )
+                copy.write(payload.getbuffer())
+        return n_rows
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    )
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with contextlib.closing(cursor), driver_errors_wrapped(connection, statement):
+        for start in range(0, n_rows, ENCODED_ROWS):
+            part = slice(start, start + ENCODED_ROWS)
+            values = [
+                (lookup[part] if code is None else lookup[code[part]]).tolist()
+                for lookup, code in zip(lookups, codes, strict=True)
+            ]
+            cursor.executemany(statement, zip(*values, strict=True))
+    return n_rows
 
 
 def insert_mappings(connection: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:

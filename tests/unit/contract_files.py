@@ -10,6 +10,8 @@ from pathlib import Path
 
 import xlsxwriter
 
+from clauses.contract import KINDS, Kind
+
 
 def luhn_digit(prefix: str) -> str:
     """The digit that makes ``prefix + digit`` pass the Luhn check."""
@@ -43,6 +45,32 @@ SIRET_A = make_siret("73282932", "0007")  # no leading zero
 SIRET_B = make_siret("00123456", "0001")  # two leading zeros
 SIRET_C = make_siret("05521005", "5400")  # one leading zero
 SIRET_D = make_siret("44306184", "0004")
+
+
+HEURES = [c.header for c in KINDS[Kind.HEURES].columns]
+
+
+def heures_row(i: int, **changes: str) -> list[str]:
+    values = {
+        "SIRET porteur": (SIRET_A, SIRET_B)[i % 2],
+        "Mois": f"2024-{1 + i % 12:02d}",
+        "Code opération": f"OP-{i % 7}",
+        "N° marché": f"M-{i % 5}",
+        "N° lot": str(i % 3) if i % 4 else "",
+        "SIRET donneur d'ordre": SIRET_C,
+        "Type de donneur d'ordre": ("État", "Bailleur social", "collectivite territoriale")[i % 3],
+        "SIRET employeur": SIRET_D,
+        "Type d'employeur": ("ETTI", "Entreprise", "GEIQ")[i % 3],
+        "ID participant": f"P-{i:05d}",
+        "Public prioritaire": ("DELD|BRSA", "", "Jeune -26 ans")[i % 3],
+        "Modalité": ("CDI", "Intérim", "CDD")[i % 3],
+        "Heures réalisées": f"{i % 150},5",
+        "Heures de formation": str(i % 4),
+        "Sexe": "FH"[i % 2],
+        "Année de naissance": str(1960 + i % 40),
+    }
+    values.update(changes)
+    return [values[h] for h in HEURES]
 
 
 def write_csv(

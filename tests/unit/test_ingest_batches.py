@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import xlsxwriter
-from contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv
+from contract_files import HEURES, SIRET_A, heures_row, write_csv
 
 from clauses import ingest, reading
 from clauses.config import Settings
@@ -26,31 +26,7 @@ from clauses.reading import open_file, read_file
 from clauses.warehouse import make_engine, migrate
 
 KEY = b"batch-test-key"
-HEURES = [c.header for c in KINDS[Kind.HEURES].columns]
 CONVENTIONS = [c.header for c in KINDS[Kind.CONVENTIONS].columns]
-
-
-def heures_row(i: int, **changes: str) -> list[str]:
-    values = {
-        "SIRET porteur": (SIRET_A, SIRET_B)[i % 2],
-        "Mois": f"2024-{1 + i % 12:02d}",
-        "Code opération": f"OP-{i % 7}",
-        "N° marché": f"M-{i % 5}",
-        "N° lot": str(i % 3) if i % 4 else "",
-        "SIRET donneur d'ordre": SIRET_C,
-        "Type de donneur d'ordre": ("État", "Bailleur social", "collectivite territoriale")[i % 3],
-        "SIRET employeur": SIRET_D,
-        "Type d'employeur": ("ETTI", "Entreprise", "GEIQ")[i % 3],
-        "ID participant": f"P-{i:05d}",
-        "Public prioritaire": ("DELD|BRSA", "", "Jeune -26 ans")[i % 3],
-        "Modalité": ("CDI", "Intérim", "CDD")[i % 3],
-        "Heures réalisées": f"{i % 150},5",
-        "Heures de formation": str(i % 4),
-        "Sexe": "FH"[i % 2],
-        "Année de naissance": str(1960 + i % 40),
-    }
-    values.update(changes)
-    return [values[h] for h in HEURES]
 
 
 @pytest.fixture
