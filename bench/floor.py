@@ -109,3 +109,49 @@ def _write_seconds(engine: sa.Engine, rows: list[list[str]], *, indexed: bool) -
     with engine.begin() as connection:
         connection.execute(sa.text("DROP TABLE bench_floor"))
     return seconds
+
+
+def heures_copy_seconds(url: str) -> tuple[float, int]:
+    """Seconds of a bare COPY (PostgreSQL) or executemany (SQLite) of the Heures rows a run
+    loaded, read back from its warehouse, into a copy of `stg_heures` with the same columns
+    and indexes; and the number of rows. The floor of the pipeline's Heures writes."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        columns = [c["name"] for c in sa.inspect(connection).get_columns("stg_heures")]
+        rows = [tuple(row) for row in connection.execute(sa.text("SELECT * FROM stg_heures"))]
+        connection.execute(sa.text("DROP TABLE IF EXISTS bench_heures"))
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                sa.text("CREATE TABLE bench_heures (LIKE stg_heures INCLUDING INDEXES)")
+            )
+        else:
+            definitions = (
+                connection.execute(
+                    sa.text(
+                        "SELECT sql FROM sqlite_master WHERE tbl_name = 'stg_heures' AND sql != ''"
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for sql in definitions:
+                connection.execute(sa.text(sql.replace("stg_heures", "bench_heures")))
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        raw = connection.connection.driver_connection
+        if connection.dialect.name == "postgresql":
+            with (
+                raw.cursor() as cursor,  # type: ignore[union-attr]
+                cursor.copy(f"COPY bench_heures ({', '.join(columns)}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            raw.executemany(  # type: ignore[union-attr]
+                f"INSERT INTO bench_heures VALUES ({', '.join('?' * len(columns))})", rows
+            )
+    seconds = time.perf_counter() - started
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE bench_heures"))
+    engine.dispose()
+    return seconds, len(rows)
