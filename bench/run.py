@@ -124,9 +124,10 @@ def measure_backend(backend: str, work: Path, landings: dict[int, Path]) -> dict
     floor_s = floor_read_s + floor_write_s
     _drop(floor_url)
     print(f"[{backend}] incremental and no-op nights", flush=True)
-    _new_file(landings[1])
+    sent_again = _new_file(landings[1])
     incremental = _run(data, url, NEXT_NIGHTS[0])
     noop = _run(data, url, NEXT_NIGHTS[1])
+    sent_again.unlink()  # the next backend's floor reads the same files as the first one's
     _drop(url)
     print(f"[{backend}] full national year, scale 5", flush=True)
     url5 = _database(backend, work)
