@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -91,24 +93,7 @@ def _write_seconds(engine: sa.Engine, rows: list[list[str]], *, indexed: bool) -
         if indexed:
             connection.execute(sa.text("CREATE INDEX ix_bench_floor_file ON bench_floor (file)"))
             connection.execute(sa.text("CREATE INDEX ix_bench_floor_key ON bench_floor (c0, c1)"))
-    started = time.perf_counter()
-    with engine.begin() as connection:
-        raw = connection.connection.driver_connection
-        if connection.dialect.name == "postgresql":
-            with (
-                raw.cursor() as cursor,  # type: ignore[union-attr]
-                cursor.copy(f"COPY bench_floor ({', '.join(columns)}) FROM STDIN") as copy,
-            ):
-                for row in rows:
-                    copy.write_row(row)
-        else:
-            raw.executemany(  # type: ignore[union-attr]
-                f"INSERT INTO bench_floor VALUES ({', '.join('?' * len(columns))})", rows
-            )
-    seconds = time.perf_counter() - started
-    with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE bench_floor"))
-    return seconds
+    return _bare_write_seconds(engine, "bench_floor", columns, rows)
 
 
 def heures_copy_seconds(url: str) -> tuple[float, int]:
@@ -136,22 +121,31 @@ def heures_copy_seconds(url: str) -> tuple[float, int]:
             )
             for sql in definitions:
                 connection.execute(sa.text(sql.replace("stg_heures", "bench_heures")))
+    seconds = _bare_write_seconds(engine, "bench_heures", columns, rows)
+    engine.dispose()
+    return seconds, len(rows)
+
+
+def _bare_write_seconds(
+    engine: sa.Engine, table: str, columns: list[str], rows: Sequence[Sequence[Any]]
+) -> float:
+    """Seconds of a bare COPY (PostgreSQL) or executemany (SQLite) of ``rows`` into ``table``,
+    in one transaction; the table is dropped afterwards."""
     started = time.perf_counter()
     with engine.begin() as connection:
         raw = connection.connection.driver_connection
         if connection.dialect.name == "postgresql":
             with (
                 raw.cursor() as cursor,  # type: ignore[union-attr]
-                cursor.copy(f"COPY bench_heures ({', '.join(columns)}) FROM STDIN") as copy,
+                cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
             ):
                 for row in rows:
                     copy.write_row(row)
         else:
             raw.executemany(  # type: ignore[union-attr]
-                f"INSERT INTO bench_heures VALUES ({', '.join('?' * len(columns))})", rows
+                f"INSERT INTO {table} VALUES ({', '.join('?' * len(columns))})", rows
             )
     seconds = time.perf_counter() - started
     with engine.begin() as connection:
-        connection.execute(sa.text("DROP TABLE bench_heures"))
-    engine.dispose()
-    return seconds, len(rows)
+        connection.execute(sa.text(f"DROP TABLE {table}"))
+    return seconds
