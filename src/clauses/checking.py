@@ -2,20 +2,33 @@
 
 The same reading, the same expectations and the same French report as the pipeline, with no
 warehouse: exit code 0 when every file would be loaded, 1 otherwise. Small files are validated
-together, a big one by batches, as the pipeline does.
+together, a big one by batches, as the pipeline does; and, as in the pipeline, whatever one file
+does, it alone gets a refusal (an unforeseen error is reported in French, its traceback logged).
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 from datetime import date
 from pathlib import Path
 
-from clauses.ingest import examine, examine_group, examine_stream, file_report, file_sha256
+from clauses.ingest import (
+    ExaminedFile,
+    examine,
+    examine_apart,
+    examine_stream,
+    file_report,
+    file_sha256,
+    is_run_failure,
+    unreadable_reason,
+)
 from clauses.landing import LandingEntry, name_problem
 from clauses.reading import FileRefused, open_file
 from clauses.reports import FileReport
+
+log = logging.getLogger(__name__)
 
 
 def check_files(paths: list[Path], *, region: str | None = None) -> int:
@@ -25,7 +38,16 @@ def check_files(paths: list[Path], *, region: str | None = None) -> int:
     with_region = region != "??"
     today = date.today()
     reports: dict[int, FileReport] = {}
-    small = []
+    small: dict[int, ExaminedFile] = {}
+
+    def refused(index: int, path: Path, sha: str, error: Exception) -> None:
+        if is_run_failure(error):
+            raise error
+        if not isinstance(error, FileRefused):
+            log.error("%s: unforeseen error while checking it", path, exc_info=error)
+        reason = error.reason if isinstance(error, FileRefused) else unreadable_reason(error)
+        reports[index] = FileReport(region, today, path.name, sha, "refusé", refusal=reason)
+
     for index, path in enumerate(paths):
         entry = LandingEntry(region, today, path.name, path, name_problem(path.name))
         if not path.is_file() or path.is_symlink():
@@ -41,22 +63,24 @@ def check_files(paths: list[Path], *, region: str | None = None) -> int:
                 region, today, path.name, "", "refusé", refusal=entry.refusal
             )
             continue
-        sha = file_sha256(path)
+        sha = ""
         try:
-            opened = open_file(path)
-            item = examine(entry, sha, opened)
-            if not opened.whole:
+            sha = file_sha256(path)
+            item = examine(entry, sha, open_file(path))
+            if item.opened.whole:
+                small[index] = item
+            else:
                 examine_stream(item, pseudonym_key=key, with_region=with_region)
                 reports[index] = file_report(item)
-            else:
-                small.append((index, item))
-        except FileRefused as refused:
-            reports[index] = FileReport(
-                region, today, path.name, sha, "refusé", refusal=refused.reason
-            )
-    examine_group([item for _, item in small], pseudonym_key=key, with_region=with_region)
-    for index, item in small:
-        reports[index] = file_report(item)
+        except Exception as error:  # the file's own: the others are still checked
+            refused(index, path, sha, error)
+    indices = {id(item.entry): index for index, item in small.items()}  # kept when read again
+    groups, apart = examine_apart(list(small.values()), pseudonym_key=key, with_region=with_region)
+    for item, failure in apart:
+        refused(indices[id(item.entry)], item.entry.path, item.sha256, failure)
+    for group in groups:
+        for item in group.items:
+            reports[indices[id(item.entry)]] = file_report(item)
     for index in sorted(reports):
         sys.stdout.write(reports[index].to_text() + "\n")
     return 0 if all(r.outcome == "chargé" for r in reports.values()) else 1

@@ -199,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:  # GX logs its own set-up at INFO, hundreds of lines a process
+        logging.getLogger("great_expectations").setLevel(logging.WARNING)
     try:
         return int(args.func(args))
     except WarehouseUnavailable as error:

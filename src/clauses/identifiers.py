@@ -22,9 +22,10 @@ LA_POSTE_SIREN = "356000000"
 # Spaces a spreadsheet or a user may leave inside a SIRET: any whitespace, including the no-break
 # space (U+00A0) and the narrow no-break space (U+202F).
 _SPACES = r"[\s\u00a0\u202f\u2007]+"
-# 12 to 14 digits, optionally followed by a zero decimal part: what is left of a SIRET stored
-# as a number (12345678901234.0) or whose leading zeros were lost.
-_SIRET_LIKE = r"^(\d{12,14})(?:[.,]0*)?$"
+# 1 to 14 digits, optionally followed by a zero decimal part: what is left of a SIRET stored
+# as a number (12345678901234.0), or saved as text from one, having lost any count of leading
+# zeros (contract 1.2, §3: `97715717415` is `00097715717415`).
+_SIRET_LIKE = r"^(\d{1,14})(?:[.,]0*)?$"
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -42,8 +43,9 @@ def normalize_siret(values: pd.Series) -> pd.Series:
 
     Guarantees, for each value:
     - spaces (including no-break and narrow no-break spaces) are removed;
-    - 12 to 14 digits, optionally followed by a zero decimal part (``"12345678901234.0"``, or a
-      number that lost its leading zeros) become the 14-digit string, left-padded with zeros;
+    - 1 to 14 digits, optionally followed by a zero decimal part (``"12345678901234.0"``, or a
+      number that lost any count of its leading zeros) become the 14-digit string, left-padded
+      with zeros (contract 1.2, §3), and are then checked like any other;
     - anything else is returned unchanged (the original value, so a report can quote it);
     - a missing value stays missing (None).
     The result has the same index as ``values`` and dtype object.

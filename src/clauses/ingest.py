@@ -5,6 +5,11 @@ results and its lineage (file SHA-256, load id, run id): the same bytes twice, a
 run killed in the middle all end in the same warehouse state. A broken file is copied byte for
 byte to quarantine/<region>/<date>/ beside a French report; nothing of it is loaded.
 
+Every file has a failure boundary: whatever happens while one file is hashed, opened, read,
+normalised or validated, that file alone is refused (its reader's reason, or an internal error
+whose traceback goes to the log) and the others go on. Only an error of the run itself (the
+warehouse lost, the disk full: `is_run_failure`) stops the run, which is then retried.
+
 Memory follows the largest file, never the nation:
 - small files (the usual monthly exports: a few thousand rows) are read whole and grouped, all
   regions together, until the group holds `GROUP_CELLS` cells; each group is normalised and
@@ -17,6 +22,7 @@ Memory follows the largest file, never the nation:
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import json
@@ -73,6 +79,34 @@ GROUP_CELLS = 4_000_000
 STREAM_CELLS = 2_000_000
 SMALL_FILE_BYTES = 16 << 20  # files up to this size are usually read whole
 
+# The reason given for a file whose reading or checking raised an error nobody foresaw. The file
+# is kept in the quarantine folder and the traceback is logged at ERROR level for the team.
+INTERNAL_ERROR = (
+    "Erreur interne lors de la lecture ; le fichier est conservé et l'équipe est prévenue. "
+    "Vous n'avez rien à corriger pour l'instant : votre DREETS vous recontactera si besoin."
+)
+# Errors of the machine, not of a file: storage full, failing or read-only.
+_MACHINE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.ENOMEM})
+
+
+def is_run_failure(error: BaseException) -> bool:
+    """Whether ``error`` is the run's, not one file's: the warehouse unreachable or lost, the
+    disk full or failing, a module missing. Such an error fails the run (Airflow retries it);
+    any other error met while a file is read or checked is that file's alone."""
+    if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError | ImportError):
+        return True
+    return isinstance(error, OSError) and error.errno in _MACHINE_ERRNOS
+
+
+def unreadable_reason(error: BaseException) -> str:
+    """The French reason for a file that raised ``error`` (not a refusal of its reader)."""
+    if isinstance(error, OSError):
+        return (
+            "Le fichier n'a pas pu être lu (accès refusé, ou fichier retiré pendant la lecture) "
+            "; déposez-le à nouveau."
+        )
+    return INTERNAL_ERROR
+
 
 @dataclass
 class RegionIngest:
@@ -98,6 +132,8 @@ class RegionIngest:
     rows_load_s: dict[str, float] = field(default_factory=dict)
     error: str | None = None
     quarantined_files: list[str] = field(default_factory=list)
+    # files refused for an error nobody foresaw while reading or checking them (see the log)
+    internal_errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -225,6 +261,69 @@ def examine_group(
             table.checks.add(results[table.key])
         batches[kind] = batch
     return batches
+
+
+@dataclass
+class ExaminedGroup:
+    """Files examined together, and the normalised batches of their rows (`examine_group`)."""
+
+    items: list[ExaminedFile]
+    batches: dict[Kind, NormalizedBatch]
+
+
+def examine_apart(
+    items: list[ExaminedFile],
+    *,
+    pseudonym_key: bytes,
+    with_region: bool = True,
+    release_text: bool = False,
+) -> tuple[list[ExaminedGroup], list[tuple[ExaminedFile, Exception]]]:
+    """`examine_group` with a failure boundary around each file.
+
+    When examining the files together raises, the group is halved and each half read again
+    and examined, down to the file that raises alone: a bad file costs about 2·log2(n) more
+    examinations, not n. Returns the groups examined and the files set apart, each with its
+    error, for the caller to report. An error of the run itself (`is_run_failure`) is raised."""
+    try:
+        batches = examine_group(
+            items, pseudonym_key=pseudonym_key, with_region=with_region, release_text=release_text
+        )
+        return [ExaminedGroup(items, batches)], []
+    except Exception as error:
+        if is_run_failure(error):
+            raise
+        if len(items) == 1:
+            return [], [(items[0], error)]
+        log.warning("a group of %d files failed to be examined: halved", len(items))
+    groups: list[ExaminedGroup] = []
+    apart: list[tuple[ExaminedFile, Exception]] = []
+    middle = len(items) // 2
+    for half in (items[:middle], items[middle:]):
+        again: list[ExaminedFile] = []
+        for item in half:
+            try:
+                again.append(reopen(item))
+            except Exception as error:  # the file's own: it read once, but not twice
+                if is_run_failure(error):
+                    raise
+                apart.append((item, error))
+        if again:
+            more, failed = examine_apart(
+                again,
+                pseudonym_key=pseudonym_key,
+                with_region=with_region,
+                release_text=release_text,
+            )
+            groups += more
+            apart += failed
+    return groups, apart
+
+
+def reopen(item: ExaminedFile) -> ExaminedFile:
+    """The same file read anew (its text let go once examined), with its copies and load id."""
+    again = examine(item.entry, item.sha256, open_file(item.entry.path))
+    again.copies, again.load_id = item.copies, item.load_id
+    return again
 
 
 def rebatch(batches: Iterable[TextBatch], rows: int) -> Iterator[TextBatch]:
@@ -453,15 +552,28 @@ class _Ingestion:
                         else:
                             outcome.already_known += 1
                         continue
-                    sha = file_sha256(entry.path)
+                    try:
+                        sha = file_sha256(entry.path)
+                        size = entry.path.stat().st_size
+                    except Exception as error:  # the file's own: the others go on
+                        if is_run_failure(error):
+                            raise
+                        log.error("file %s: hashing failed", entry.file_name, exc_info=error)
+                        if (entry.receipt_date, entry.file_name, "") not in known:
+                            self._refuse(entry, "", unreadable_reason(error), copy=False)
+                            outcome.refused += 1
+                            outcome.internal_errors.append(entry.file_name)
+                        else:
+                            outcome.already_known += 1
+                        continue
                     if (entry.receipt_date, entry.file_name, sha) in known:
                         outcome.already_known += 1
                     elif sha in originals:
                         originals[sha].copies.append(entry)
                     else:
-                        originals[sha] = _Pending(entry, sha, size=entry.path.stat().st_size)
+                        originals[sha] = _Pending(entry, sha, size=size)
                         candidates.append(originals[sha])
-                except Exception as error:  # one region's failure must not stop the others
+                except Exception as error:  # not one file's: the region stops, the others go on
                     self._fail(region, error)
                     break
             outcome.read_s += time.perf_counter() - started
@@ -502,8 +614,9 @@ class _Ingestion:
                 self._add(region, "read_s", time.perf_counter() - started)
                 self._refused_with_copies(work, refused.reason)
                 continue
-            except Exception as error:  # one region's failure must not stop the others
-                self._fail(region, error)
+            except Exception as error:  # the file's own, unforeseen: it alone is refused
+                self._add(region, "read_s", time.perf_counter() - started)
+                self._set_apart(work, error)
                 continue
             pa.default_memory_pool().release_unused()  # what parsing freed, not kept by the pool
             self._add(region, "read_s", time.perf_counter() - started)
@@ -520,6 +633,29 @@ class _Ingestion:
                 group, cells, group_bytes = [], 0, 0
                 self._stream(item)
         self._flush(group)
+
+    def _set_apart(self, work: _Pending, error: Exception) -> None:
+        """Refuse a file whose reading or checking raised ``error``: its reader's refusal, or
+        an error nobody foresaw (then its traceback is logged for the team). Its bytes are
+        kept in quarantine. An error of the run itself is raised instead."""
+        if is_run_failure(error):
+            raise error
+        region = work.entry.region
+        if self._failed(region):
+            return
+        if not isinstance(error, FileRefused):
+            log.error(
+                "region %s, file %s: unforeseen error, file refused and kept in quarantine",
+                region,
+                work.entry.file_name,
+                exc_info=error,
+            )
+            self.outcomes[region].internal_errors.append(work.entry.file_name)
+        reason = error.reason if isinstance(error, FileRefused) else unreadable_reason(error)
+        try:
+            self._refused_with_copies(work, reason)
+        except Exception as failure:  # registering the refusal failed: not the file's
+            self._fail(region, failure)
 
     def _refused_with_copies(self, work: _Pending, reason: str) -> None:
         self._refuse(work.entry, work.sha256, reason, copy=True)
@@ -560,40 +696,23 @@ class _Ingestion:
     def _flush(self, group: list[ExaminedFile]) -> None:
         if not group:
             return
-        key = self.settings.pseudonym_key
         started = time.perf_counter()
-        batches: dict[str | None, dict[Kind, NormalizedBatch]] = {}
-        try:
-            batches[None] = examine_group(group, pseudonym_key=key, release_text=True)
-        except Exception:
-            # Someone's file breaks the shared step: each region alone (its files read again),
-            # so that only its own region fails.
-            log.warning("a group of %d files failed: validated again region by region", len(group))
-            regrouped = _by_region(group)
-            for region, items in regrouped.items():
-                try:
-                    items[:] = [self._reopen(item) for item in items]
-                    batches[region] = examine_group(items, pseudonym_key=key, release_text=True)
-                except Exception as error:
-                    self._fail(region, error)
-            group = [item for items in regrouped.values() for item in items]
+        examined, apart = examine_apart(
+            group, pseudonym_key=self.settings.pseudonym_key, release_text=True
+        )
         self._share("validate_s", time.perf_counter() - started, group)
-        for region, items in _by_region(group).items():
-            if self._failed(region):
-                continue
-            started = time.perf_counter()
-            region_batches = batches.get(region, batches.get(None, {}))
-            try:
-                self._commit_region(items, region_batches)
-            except Exception as error:  # one region's failure must not stop the others
-                self._fail(region, error)
-            self._add(region, "load_s", time.perf_counter() - started)
-
-    @staticmethod
-    def _reopen(item: ExaminedFile) -> ExaminedFile:
-        again = examine(item.entry, item.sha256, open_file(item.entry.path))
-        again.copies, again.load_id = item.copies, item.load_id
-        return again
+        for item, error in apart:
+            self._set_apart(_Pending(item.entry, item.sha256, item.copies), error)
+        for part in examined:
+            for region, items in _by_region(part.items).items():
+                if self._failed(region):
+                    continue
+                started = time.perf_counter()
+                try:
+                    self._commit_region(items, part.batches)
+                except Exception as error:  # not one file's: the region stops, others go on
+                    self._fail(region, error)
+                self._add(region, "load_s", time.perf_counter() - started)
 
     def _commit_region(
         self, items: list[ExaminedFile], batches: Mapping[Kind, NormalizedBatch]
@@ -819,8 +938,8 @@ class _Ingestion:
             )
         except sa.exc.IntegrityError:
             log.info("file %s was registered by another run", item.entry.file_name)
-        except Exception as error:  # one region's failure must not stop the others
-            self._fail(region, error)
+        except Exception as error:  # the file's own, unforeseen (rolled back): it alone is refused
+            self._set_apart(_Pending(item.entry, item.sha256, item.copies), error)
         elapsed = time.perf_counter() - started
         self._add(region, "load_s", load_s)
         self._add(region, "validate_s", elapsed - load_s)

@@ -23,7 +23,7 @@ import posixpath
 import re
 import zipfile
 import zlib
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -59,12 +59,19 @@ MAX_TITLE_ROWS = 10
 
 # Sizes of the pieces a file is read in. They bound memory, whatever the size of the file.
 CSV_BLOCK_BYTES = 8 << 20  # a CSV is parsed in record-aligned slices of about this size
-CSV_MAX_RECORD_BYTES = 64 << 20  # one record longer than this: the careful reader takes over
 CAREFUL_ROWS = 50_000  # records per batch of the careful (Python csv) reader
 XLSX_SLICE_BYTES = 8 << 20  # sheet XML handed to calamine at once, in the sliced mode
 XLSX_SLICE_CELLS = 2_000_000  # calamine allocates rows x columns cells for a slice: at most this
 XLSX_WHOLE_SHEET_BYTES = 16 << 20  # a sheet whose XML is at most this is read by calamine at once
 XLSX_WHOLE_CELLS = 4_000_000  # ... when its rows x columns bound is at most this
+
+# Limits of what a contract file may hold. Files come from spreadsheets and the tools that export
+# them (contract §3): a cell holds at most 32,767 characters and a sheet at most 16,384 columns,
+# and a real line of activity is a few hundred bytes. Beyond these limits a file is refused whole,
+# the limit named in its report, before it can cost the run its memory or its parsers.
+MAX_LINE_BYTES = 1 << 20  # one CSV line (a record, quoted line breaks included), header included
+MAX_FIELD_CHARS = 32_767  # one value, or one column header: a spreadsheet cell's limit
+MAX_COLUMNS = 16_384  # columns of a header row: a spreadsheet sheet's limit (A to XFD)
 
 _SEPARATOR_NAMES = {";": "« ; »", ",": "« , »", "\t": "tabulation"}
 
@@ -75,6 +82,68 @@ class FileRefused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def _french_integer(n: int) -> str:
+    return f"{n:,}".replace(",", "\u00a0")
+
+
+def line_too_long(line: int) -> FileRefused:
+    """A CSV line beyond MAX_LINE_BYTES."""
+    return FileRefused(
+        f"Le fichier n'a pas pu être lu : la ligne {line} fait plus de "
+        f"{_french_integer(MAX_LINE_BYTES)} octets (1 Mio), la limite d'une ligne. Une ligne "
+        "d'export fait quelques centaines d'octets : vérifiez que chaque enregistrement finit "
+        "par un retour à la ligne et que les guillemets sont refermés, puis exportez à nouveau."
+    )
+
+
+def field_too_long(line: int, column: str | None) -> FileRefused:
+    """A value (or a header) beyond MAX_FIELD_CHARS."""
+    where = f"ligne {line}" + (f", colonne « {column[:80]} »" if column else "")
+    return FileRefused(
+        f"Le fichier n'a pas pu être lu : une valeur ({where}) fait plus de "
+        f"{_french_integer(MAX_FIELD_CHARS)} caractères, la limite d'une cellule de tableur. "
+        "Vérifiez les guillemets de cette ligne (un guillemet non refermé réunit des lignes "
+        "entières en une seule valeur) ou raccourcissez la valeur."
+    )
+
+
+def too_many_columns(line: int, count: int) -> FileRefused:
+    """A header row beyond MAX_COLUMNS."""
+    return FileRefused(
+        f"Le fichier n'a pas pu être lu : sa ligne d'en-tête (ligne {line}) compte "
+        f"{_french_integer(count)} colonnes, plus que la limite de "
+        f"{_french_integer(MAX_COLUMNS)} colonnes d'une feuille de tableur. Ne gardez que les "
+        "colonnes du contrat de données."
+    )
+
+
+def check_header(headers: Sequence[str | None], line: int) -> None:
+    """Refuse a header row beyond MAX_COLUMNS, or holding a header beyond MAX_FIELD_CHARS."""
+    if len(headers) > MAX_COLUMNS:
+        raise too_many_columns(line, len(headers))
+    for header in headers:
+        if header is not None and len(header) > MAX_FIELD_CHARS:
+            raise field_too_long(line, None)
+
+
+def check_values(
+    columns: Mapping[str, pa.Array], rows: np.ndarray, headers: Mapping[str, str]
+) -> None:
+    """Refuse a batch holding a value beyond MAX_FIELD_CHARS, naming its line and column
+    (``headers``: each column's header). Bytes bound characters from above, so the common case
+    costs one vectorised length per column."""
+    for name, values in columns.items():
+        if not len(values):
+            continue
+        longest = pc.max(pc.binary_length(values)).as_py()
+        if longest is None or longest <= MAX_FIELD_CHARS:
+            continue
+        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
+        over = np.flatnonzero(np.nan_to_num(lengths.astype(float)) > MAX_FIELD_CHARS)
+        if len(over):
+            raise field_too_long(int(rows[over[0]]), headers.get(name, name))
 
 
 @dataclass
@@ -197,6 +266,11 @@ class _ColumnPlan:
     personal_headers: list[str]
     missing: list[str]
     width: int = 0  # number of headers; positions beyond hold no header either
+
+    @functools.cached_property
+    def headers(self) -> dict[str, str]:
+        """The contract header of each contract column kept, by column name."""
+        return {column.name: column.header for column in self.contract.values()}
 
 
 def _plan_columns(headers: Sequence[str | None], spec: KindSpec) -> _ColumnPlan:
@@ -526,8 +600,7 @@ def _utf8_and_other_lines(handle: IO[bytes], start: int) -> tuple[int, int] | No
     Lines are judged whole: a Windows-1252 line is taken for UTF-8 only when every one of its
     accented characters happens to be a valid UTF-8 sequence of French text ("Ã©" alone beside
     ASCII), which hardly ever happens outside text that was itself UTF-8 once. The file is read
-    again by blocks cut at line breaks; a line longer than CSV_MAX_RECORD_BYTES ends the search
-    (the file is then taken for Windows-1252).
+    again by blocks cut at line breaks; a line longer than MAX_LINE_BYTES refuses the file.
     """
     handle.seek(start)
     carry, lines_before = b"", 0
@@ -543,8 +616,8 @@ def _utf8_and_other_lines(handle: IO[bytes], start: int) -> tuple[int, int] | No
             if cut == len(data) and data.endswith(b"\r"):
                 cut -= 1  # a CR LF may be split between two blocks: the CR goes with the LF
             if cut <= 0:
-                if len(data) > CSV_MAX_RECORD_BYTES:
-                    return None
+                if len(data) > MAX_LINE_BYTES:
+                    raise line_too_long(lines_before + 1)
                 carry = data
                 continue
         chunk, carry = data[:cut], data[cut:]
@@ -581,7 +654,10 @@ def _split_header(text: str) -> tuple[str, str, int]:
 
 def _parse_header(header: str, separator: str) -> list[str]:
     reader = csv.reader(io.StringIO(header, newline=""), delimiter=separator)
-    return next(reader, [])
+    try:
+        return next(reader, [])
+    except csv.Error:  # a header longer than the csv module's field limit (128 Kio)
+        raise field_too_long(1, None) from None
 
 
 def _detect_separator(header: str) -> str:
@@ -590,7 +666,11 @@ def _detect_separator(header: str) -> str:
     unquoted = _QUOTED.sub("", header)
     best: tuple[tuple[int, int, int], str] | None = None
     for rank, separator in enumerate(SEPARATORS):
-        known = sum(header_key(h) in _ALL_KNOWN_KEYS for h in _parse_header(header, separator))
+        try:
+            split = _parse_header(header, separator)
+        except FileRefused:  # a field too long with this separator: another may split it
+            split = []
+        known = sum(header_key(h) in _ALL_KNOWN_KEYS for h in split)
         score = (known, unquoted.count(separator), -rank)
         if best is None or score > best[0]:
             best = (score, separator)
@@ -613,8 +693,11 @@ def _open_csv(path: Path, size: int) -> OpenedFile:
     if not text.strip() and size <= CSV_BLOCK_BYTES:
         raise FileRefused(_NO_DATA)
     header_text, rest, header_lines = _split_header(text)
+    if len(header_text) > MAX_LINE_BYTES // 4 and len(header_text.encode(codec)) > MAX_LINE_BYTES:
+        raise line_too_long(1)
     separator = _detect_separator(header_text)
     headers = [h.strip() for h in _parse_header(header_text, separator)]
+    check_header(headers, 1)
     kind = detect_kind(headers)
     if kind is None:
         raise FileRefused(_NO_KIND_CSV)
@@ -636,6 +719,8 @@ class _Records:
     lines: int  # line breaks in them
     starts: np.ndarray  # line of each non-empty record, counted from the block's first line
     quoted: bool  # whether a quote occurs in them
+    longest: int = 0  # bytes of the longest record
+    longest_start: int = 0  # its line, counted as ``starts``
 
 
 _LF, _CR, _QUOTE = 0x0A, 0x0D, 0x22
@@ -684,7 +769,16 @@ def _records(block: bytes, separator: int, final: bool) -> _Records | None:
     non_empty = record_ends > record_starts
     starts = np.searchsorted(seq_end, record_starts[non_empty], side="right").astype(np.int64)
     lines = int(np.searchsorted(seq_end, cut, side="right"))
-    return _Records(cut, lines, starts, bool(len(quotes)))
+    lengths = (record_ends - record_starts)[non_empty]
+    longest = int(np.argmax(lengths)) if len(lengths) else 0
+    return _Records(
+        cut,
+        lines,
+        starts,
+        bool(len(quotes)),
+        int(lengths[longest]) if len(lengths) else 0,
+        int(starts[longest]) if len(lengths) else 0,
+    )
 
 
 def _quotes_simple(a: np.ndarray, quotes: np.ndarray, separator: int, final: bool) -> bool:
@@ -795,13 +889,15 @@ class _CsvTable(TableReader):
                 return
             found = _records(pending, separator, final=eof)
             if found is not None and found.cut == 0:  # no record ends in what was read
-                if len(pending) <= CSV_MAX_RECORD_BYTES:
-                    assert handle is not None
-                    block = handle.read(CSV_BLOCK_BYTES)
-                    eof = not block
-                    pending += block
-                    continue
-                found = None
+                if len(pending) > MAX_LINE_BYTES:
+                    raise line_too_long(line)
+                assert handle is not None
+                block = handle.read(CSV_BLOCK_BYTES)
+                eof = not block
+                pending += block
+                continue
+            if found is not None and found.longest > MAX_LINE_BYTES:
+                raise line_too_long(line + found.longest_start)
             if found is None:  # quotes a parser may read otherwise: Python's csv, to the end
                 yield from self._careful(_Prefixed(pending, handle), line)
                 return
@@ -881,12 +977,19 @@ class _CsvTable(TableReader):
         try:
             for record in reader:
                 lines.append(first_line + consumed)
+                if sum(map(len, record)) + len(record) > MAX_LINE_BYTES // 4:
+                    # Characters are 1 to 4 bytes: only a long record is encoded to be measured.
+                    separators = self._separator * (len(record) - 1)
+                    if len((separators + "".join(record)).encode(self._codec)) > MAX_LINE_BYTES:
+                        raise line_too_long(first_line + consumed)
                 consumed = reader.line_num
                 records.append(record)
                 if limit is not None and len(records) >= limit:
                     yield self._careful_batch(records, lines)
                     records, lines = [], []
-        except csv.Error:
+        except csv.Error as error:
+            if "field limit" in str(error):  # a value beyond 128 Kio, far beyond MAX_FIELD_CHARS
+                raise field_too_long(first_line + consumed, None) from None
             raise FileRefused(
                 f"CSV illisible à partir de la ligne {first_line + consumed} (guillemets non "
                 "refermés ou valeur trop longue) : vérifiez les guillemets de cette ligne."
@@ -917,6 +1020,7 @@ class _CsvTable(TableReader):
         columns = {
             column.name: arrays[p] for p, column in self._plan.contract.items() if p in arrays
         }
+        check_values(columns, rows, self._plan.headers)
         return TextBatch(rows, columns)
 
 
@@ -1260,6 +1364,7 @@ class _SheetAssembler:
                 best, headers = score, texts
                 self.header_row = piece.first_row + index
         self._filled = []
+        check_header(headers, self.header_row + 1)
         self.kind = self.named_kind or detect_kind([h for h in headers if h])
         if self.kind is None:
             return []
@@ -1289,6 +1394,7 @@ class _SheetAssembler:
             if p in arrays
         }
         batch = TextBatch(rows0[indices] + 1, columns)
+        check_values(columns, batch.rows, plan.headers)
         unnamed = {
             p: values.filter(mask)
             for p, values in arrays.items()

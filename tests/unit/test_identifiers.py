@@ -63,8 +63,9 @@ def test_normalize_siret_forms() -> None:
             "5521005854005,0",
             None,
             "abc",
-            "12345",
+            "12345",  # contract 1.2: any count of lost zeros is padded back (then checked)
             "1.23457E+13",  # Excel's lossy scientific form: not normalisable
+            "123456789012345",  # 15 digits: too long, left as is
         ]
     )
     result = normalize_siret(values)
@@ -79,8 +80,9 @@ def test_normalize_siret_forms() -> None:
         SIRET_C,
         None,
         "abc",
-        "12345",
+        "00000000012345",
         "1.23457E+13",
+        "123456789012345",
     ]
     assert result.dtype == object
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import errno
 import io
 import json
 import random
@@ -340,32 +341,84 @@ def test_file_read_by_batches_is_loaded_whole_or_quarantined_whole(
     assert "ligne 99 : 12345678901234" in report and "1 ligne(s)" in report
 
 
-def test_a_region_breaking_a_shared_group_fails_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_file_breaking_a_shared_group_is_refused_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """Small files of several regions are validated together; when that shared step fails,
-    each region is validated alone, and only the region at fault fails."""
+    """Small files of several regions are validated together; when that shared step raises an
+    error nobody foresaw, the group is halved until the file at fault is alone: that file is
+    refused with an internal-error report and kept in quarantine, its traceback logged, and
+    every other file, of its region too, loads."""
     settings = _settings(tmp_path)
-    entries = {}
-    for region in ("11", "24"):
+    entries: dict[str, list[LandingEntry]] = {"11": [], "24": []}
+    for n in range(7):
+        region = ("11", "24")[n % 2]
         folder = settings.landing_dir / region / "2024-06-01"
-        folder.mkdir(parents=True)
-        rows = [heures_row(i + int(region)) for i in range(9)]
-        path = write_csv(folder / f"heures_{region}.csv", HEURES, rows)
-        entries[region] = [LandingEntry(region, date(2024, 6, 1), path.name, path)]
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = {"Code opération": "BOUM"} if n == 3 else {}
+        rows = [heures_row(i + 10 * n, **marker) for i in range(9)]
+        path = write_csv(folder / f"heures_{n}.csv", HEURES, rows)
+        entries[region].append(LandingEntry(region, date(2024, 6, 1), path.name, path))
     original = ingest.normalize_batch
+    calls = []
 
-    def fragile(*args, **kwargs):  # type: ignore[no-untyped-def]
-        regions = kwargs.get("regions")
-        if regions is not None and "24" in list(regions):
-            raise RuntimeError("a bug that region 24's data triggers")
-        return original(*args, **kwargs)
+    def fragile(kind, columns, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kind)
+        values = columns.get("code_operation")
+        if values is not None and "BOUM" in values.to_pylist():
+            raise RuntimeError("a bug that one file's data triggers")
+        return original(kind, columns, *args, **kwargs)
 
     monkeypatch.setattr(ingest, "normalize_batch", fragile)
     engine = make_engine(settings.warehouse_url)
     migrate(engine)
     outcomes = ingest_regions(engine, settings, entries, "test-run")
-    assert (outcomes["11"].loaded, outcomes["11"].rows_loaded, outcomes["11"].error) == (1, 9, None)
-    assert outcomes["24"].loaded == 0 and "region 24" in (outcomes["24"].error or "")
+    assert (outcomes["11"].loaded, outcomes["11"].rows_loaded, outcomes["11"].error) == (
+        4,
+        36,
+        None,
+    )
+    assert (outcomes["24"].loaded, outcomes["24"].rows_loaded, outcomes["24"].error) == (
+        2,
+        18,
+        None,
+    )
+    assert (outcomes["24"].refused, outcomes["24"].internal_errors) == (1, ["heures_3.csv"])
+    assert len(calls) <= 1 + 2 * 3  # halved down to one file: log2(7) levels, two halves each
     with engine.connect() as connection:
-        assert connection.execute(sa.text("SELECT COUNT(*) FROM stg_heures")).scalar_one() == 9
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM stg_heures")).scalar_one() == 54
+        status, reason = connection.execute(
+            sa.text("SELECT status, reason FROM raw_files WHERE file_name = 'heures_3.csv'")
+        ).one()
+    assert status == "refused" and reason == ingest.INTERNAL_ERROR
+    kept = settings.quarantine_dir / "24" / "2024-06-01"
+    assert (kept / "heures_3.csv").read_bytes() == entries["24"][1].path.read_bytes()
+    report = (kept / "heures_3.csv.rapport.txt").read_text(encoding="utf-8")
+    assert "Erreur interne lors de la lecture ; le fichier est conservé" in report
+    assert "Traceback" not in report
+    assert any(
+        r.levelname == "ERROR" and r.exc_info and "heures_3.csv" in r.getMessage()
+        for r in caplog.records
+    )
+
+
+def test_an_error_of_the_machine_still_fails_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk full while files are read is the run's failure, not a file's: it is raised (the
+    run fails and is retried) and no file is refused for it."""
+    settings = _settings(tmp_path)
+    folder = settings.landing_dir / "11" / "2024-06-01"
+    folder.mkdir(parents=True)
+    path = write_csv(folder / "heures.csv", HEURES, [heures_row(0)])
+
+    def full(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(ingest, "normalize_batch", full)
+    engine = make_engine(settings.warehouse_url)
+    migrate(engine)
+    entries = {"11": [LandingEntry("11", date(2024, 6, 1), path.name, path)]}
+    with pytest.raises(OSError, match="No space"):
+        ingest_regions(engine, settings, entries, "test-run")
+    with engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM raw_files")).scalar_one() == 0
