@@ -12,8 +12,11 @@ VENV := $(ROOT)/.venv
 export UV_COMPILE_BYTECODE := 1
 export UV_PYTHON := $(PYTHON)
 
-# The embedded demo: everything under the project folder, no server needed.
-DATA_DIR ?= $(ROOT)/data
+# The data folder: CLAUSES_DATA_DIR when set (README, Configuration), else ./data. The other
+# CLAUSES_* variables of the README (warehouse URL, key, retention, outbox, alerts) reach every
+# command below through the environment, as they are.
+CLAUSES_DATA_DIR ?= $(ROOT)/data
+DATA_DIR := $(abspath $(CLAUSES_DATA_DIR))
 AIRFLOW_ENV := AIRFLOW_HOME=$(ROOT)/.airflow \
 	AIRFLOW__CORE__DAGS_FOLDER=$(ROOT)/dags \
 	AIRFLOW__CORE__PLUGINS_FOLDER=$(ROOT)/plugins \
@@ -42,11 +45,13 @@ run: install
 	@if [ -z "$$(ls -A $(DATA_DIR)/landing 2>/dev/null)" ]; then \
 		echo "Landing zone empty: generating the sample national dataset"; \
 		CLAUSES_DATA_DIR=$(DATA_DIR) CLAUSES_DEMO=1 $(VENV)/bin/clauses generate; fi
+	@echo "Data folder: $(DATA_DIR)"
 	$(AIRFLOW_ENV) CLAUSES_DEMO=1 $(VENV)/bin/airflow db migrate > $(ROOT)/.airflow/db-migrate.log
 	$(AIRFLOW_ENV) CLAUSES_DEMO=1 $(VENV)/bin/airflow dags test clauses_nightly $(TODAY) \
 		> $(ROOT)/.airflow/dags-test.log 2>&1 || { tail -50 $(ROOT)/.airflow/dags-test.log; exit 1; }
 	@CLAUSES_DATA_DIR=$(DATA_DIR) CLAUSES_DEMO=1 $(VENV)/bin/python -m clauses.summary --date $(TODAY)
 
+# The tests make their own data folders and never touch $(DATA_DIR).
 test: install
 	$(AIRFLOW_ENV) CLAUSES_DATA_DIR=$(ROOT)/.test-data $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
@@ -59,5 +64,9 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# Removes what the Makefile made in the project folder; a data folder set elsewhere by
+# CLAUSES_DATA_DIR holds real files: it is left alone.
 clean:
-	rm -rf $(ROOT)/.airflow $(DATA_DIR) $(ROOT)/.test-data
+	rm -rf $(ROOT)/.airflow $(ROOT)/.test-data
+	@if [ "$(DATA_DIR)" = "$(ROOT)/data" ]; then rm -rf $(ROOT)/data; \
+	else echo "$(DATA_DIR) (CLAUSES_DATA_DIR) left in place: remove it yourself if you mean to"; fi
