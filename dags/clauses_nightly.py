@@ -8,6 +8,7 @@ from clauses_airflow import (
     TIMEZONE,
     dag_defaults,
     is_live,
+    notify_internal_errors,
     receive_until,
     run_date,
     task_settings,
@@ -86,6 +87,9 @@ def clauses_nightly() -> None:
             force=bool(params.get("force")),
             receive_until=receive_until(context),
         )
+        internal = report.internal_errors()
+        if internal:  # refused files the facilitators were told the team would look at
+            notify_internal_errors(context["run_id"], internal)
         failed = report.failed_regions()
         if failed:
             # Every other region's figures and extracts are published; retrying changes nothing.
@@ -96,6 +100,7 @@ def clauses_nightly() -> None:
             "decisions": report.decisions,
             "computation": report.computation,
             "extracts": len(report.extracts),
+            "internal_errors": internal,
         }
 
     consolidate()

@@ -24,8 +24,8 @@ WAREHOUSE_CONN_ID = "clauses_warehouse"
 ALERT_WEBHOOK_ENV = "CLAUSES_ALERT_WEBHOOK"
 
 
-def _send_email(message: dict[str, Any]) -> None:
-    """Mail the failure to CLAUSES_ALERT_EMAIL through CLAUSES_SMTP_HOST, when both are set."""
+def _send_email(subject: str, message: dict[str, Any]) -> None:
+    """Mail ``message`` to CLAUSES_ALERT_EMAIL through CLAUSES_SMTP_HOST, when both are set."""
     recipient, host = os.environ.get("CLAUSES_ALERT_EMAIL"), os.environ.get("CLAUSES_SMTP_HOST")
     if not recipient or not host:
         return
@@ -33,7 +33,7 @@ def _send_email(message: dict[str, Any]) -> None:
     from email.message import EmailMessage
 
     mail = EmailMessage()
-    mail["Subject"] = f"[clauses] {message['dag_id']}.{message['task_id']} failed"
+    mail["Subject"] = f"[clauses] {subject}"
     mail["From"] = os.environ.get("CLAUSES_ALERT_FROM", "clauses@localhost")
     mail["To"] = recipient
     mail.set_content(json.dumps(message, indent=2, default=str))
@@ -41,21 +41,13 @@ def _send_email(message: dict[str, Any]) -> None:
         with smtplib.SMTP(host, int(os.environ.get("CLAUSES_SMTP_PORT", "25")), timeout=10) as smtp:
             smtp.send_message(mail)
     except OSError:
-        log.exception("could not mail the failure to %s", recipient)
+        log.exception("could not mail the alert to %s", recipient)
 
 
-def notify_failure(context: dict[str, Any]) -> None:
-    """Failure callback: log, and post to the webhook in CLAUSES_ALERT_WEBHOOK when set."""
-    ti = context.get("task_instance") or context.get("ti")
-    message = {
-        "dag_id": getattr(ti, "dag_id", None),
-        "task_id": getattr(ti, "task_id", None),
-        "run_id": getattr(ti, "run_id", None),
-        "try_number": getattr(ti, "try_number", None),
-        "error": repr(context.get("exception")),
-    }
-    log.error("clauses task failed: %s", message)
-    _send_email(message)
+def _alert(subject: str, message: dict[str, Any]) -> None:
+    """Send ``message`` to the team: by e-mail and to the webhook in CLAUSES_ALERT_WEBHOOK,
+    each when configured; an alert that cannot be sent is logged, never raised."""
+    _send_email(subject, message)
     url = os.environ.get(ALERT_WEBHOOK_ENV)
     if not url:
         return
@@ -66,7 +58,30 @@ def notify_failure(context: dict[str, Any]) -> None:
         with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (operator-set URL)
             pass
     except OSError:
-        log.exception("could not post the failure to the alert webhook")
+        log.exception("could not post the alert to the webhook")
+
+
+def notify_failure(context: dict[str, Any]) -> None:
+    """Failure callback: log, and alert the team (e-mail, webhook) when configured."""
+    ti = context.get("task_instance") or context.get("ti")
+    message = {
+        "dag_id": getattr(ti, "dag_id", None),
+        "task_id": getattr(ti, "task_id", None),
+        "run_id": getattr(ti, "run_id", None),
+        "try_number": getattr(ti, "try_number", None),
+        "error": repr(context.get("exception")),
+    }
+    log.error("clauses task failed: %s", message)
+    _alert(f"{message['dag_id']}.{message['task_id']} failed", message)
+
+
+def notify_internal_errors(run_id: str, files: dict[str, list[str]]) -> None:
+    """A run that succeeded refused files for an error nobody foresaw (`files`: their names by
+    region; the tracebacks are in the task's log): the team is alerted, since the facilitators
+    were told it would be."""
+    message = {"run_id": run_id, "event": "files_refused_for_an_internal_error", "files": files}
+    log.error("files refused for an internal error (tracebacks above): %s", files)
+    _alert(f"{sum(map(len, files.values()))} file(s) refused for an internal error", message)
 
 
 def dag_defaults(**overrides: Any) -> dict[str, Any]:

@@ -52,6 +52,15 @@ class RunReport:
     def failed_regions(self) -> list[str]:
         return [r for r, s in self.regions.items() if s.get("error")]
 
+    def internal_errors(self) -> dict[str, list[str]]:
+        """The files refused for an error nobody foresaw (see the log), by region."""
+        found: dict[str, list[str]] = {}
+        for region, summary in self.regions.items():
+            files = summary.get("internal_errors")
+            if isinstance(files, list) and files:
+                found[region] = [str(name) for name in files]
+        return found
+
 
 def today_in_paris() -> date:
     return datetime.now(ZoneInfo(TIMEZONE)).date()

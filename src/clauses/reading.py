@@ -491,8 +491,10 @@ _NUL_BYTES = (
 )
 _NO_DATA = "Le fichier ne contient aucune donnée (seulement des espaces ou des lignes vides)."
 
-# The header record: quoted fields may hold separators and line breaks.
-_HEADER_RECORD = re.compile(r'(?:"[^"]*"|[^"\r\n])*')
+# What ends the header record: a line break outside quotes (quoted fields may hold separators
+# and line breaks). Found by a scan, not a repeated regex group, whose backtracking state grows
+# with the line: a single line of 8 Mio cost such a regex 1 Gio.
+_HEADER_STOPS = re.compile(r'["\r\n]')
 _QUOTED = re.compile(r'"[^"]*"')
 # Bytes that Windows-1252 leaves undefined: a file holding one is in neither encoding.
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
@@ -637,11 +639,16 @@ def _utf8_and_other_lines(handle: IO[bytes], start: int) -> tuple[int, int] | No
 
 def _split_header(text: str) -> tuple[str, str, int]:
     """(header record, rest of the text, number of lines the header record spans)."""
-    match = _HEADER_RECORD.match(text)
-    end = match.end() if match else 0
-    if end < len(text) and text[end] not in "\r\n":
-        # An unbalanced quote in the header: fall back to the first physical line.
-        end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=len(text))
+    end, quoted = len(text), False
+    for stop in _HEADER_STOPS.finditer(text):
+        if stop.group() == '"':
+            quoted = not quoted
+        elif not quoted:
+            end = stop.start()
+            break
+    else:
+        if quoted:  # an unbalanced quote in the header: fall back to the first physical line
+            end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=end)
     header = text[:end]
     rest = text[end:]
     if rest.startswith("\r\n"):

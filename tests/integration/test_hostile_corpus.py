@@ -98,17 +98,19 @@ def csv_bytes(
 
 
 def xlsx_bytes(
-    sheets: dict[str, Sequence[Sequence[str]]], *, formatted_row: int | None = None
+    sheets: dict[str, Sequence[Sequence[object]]], *, formatted_row: int | None = None
 ) -> bytes:
-    """A workbook, every cell a text cell; `formatted_row` (0-based) of the first sheet gets a
-    fill and no cell."""
+    """A workbook, every cell a text cell but numbers; `formatted_row` (0-based) of the first
+    sheet gets a fill and no cell."""
     buffer = io.BytesIO()
     workbook = xlsxwriter.Workbook(buffer, {"in_memory": True})
     for index, (name, rows) in enumerate(sheets.items()):
         sheet = workbook.add_worksheet(name)
         for r, values in enumerate(rows):
             for c, value in enumerate(values):
-                if value != "":
+                if isinstance(value, int | float):
+                    sheet.write_number(r, c, value)
+                elif value != "":
                     sheet.write_string(r, c, value)
         if index == 0 and formatted_row is not None:
             sheet.set_row(formatted_row, None, workbook.add_format({"bg_color": "#FFFF00"}))
@@ -394,6 +396,20 @@ def build_corpus(root: Path) -> Corpus:
         xlsx_bytes({"Heures": [headers(Kind.HEURES), heures("2023-06", "P1")]}),
         Expected("chargé", rows=1),
     )
+    # SIRETs that lost 3 to 5 leading zeros, as text and as number cells (contract 1.2, §3).
+    for lost in (3, 4, 5):
+        siret = make_siret("0" * lost + "97715715"[: 8 - lost], "0017")
+        short = siret.lstrip("0")
+        row = heures("2023-04", "P1", **{"SIRET porteur": short, "SIRET employeur": short})
+        put(f"siret sans {lost} zéros.csv", csv_bytes([row]), Expected("chargé", rows=1))
+        row = heures("2023-05", "P1", **{"SIRET porteur": short, "SIRET employeur": short})
+        cells: list[object] = list(row)
+        cells[0] = int(short)
+        put(
+            f"siret sans {lost} zéros.xlsx",
+            xlsx_bytes({"Heures": [headers(Kind.HEURES), cells]}),
+            Expected("chargé", rows=1),
+        )
     # Very wide rows: 10,000 unknown columns beside the contract's, ignored and reported.
     wide_head = headers(Kind.HEURES) + [f"colonne {n}" for n in range(10_000)]
     put(
@@ -539,7 +555,14 @@ def build_corpus(root: Path) -> Corpus:
         (
             "ligne géante.csv",
             csv_bytes([heures("2030-04", "NEVER")]) + b"X" * (20 << 20) + b"\r\n",
-            "CSV illisible",
+            "la ligne 3 fait plus de 1\u00a0048\u00a0576 octets",
+        ),
+        # One 20 MB line, no line break: it once failed the whole region (issue 16).
+        ("une seule ligne.csv", b"Heures;" * (3 << 20), "la ligne 1 fait plus de"),
+        (
+            "valeur démesurée.csv",
+            csv_bytes([heures("2030-04", "NEVER", **{"N° marché": "M" * 40_000})]),
+            "ligne 2, colonne « N° marché »",
         ),
         (
             "en-tête accentué mixte.csv",
