@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Engine
 from clauses import explanations, rules
 from clauses.config import RULES_DIR, SQL_DIR
 from clauses.explanations import describe
-from clauses.rules import refresh_rule_tables
+from clauses.rules import Rules, refresh_rule_tables, rules_for
 from clauses.warehouse import COMPUTE_LOCK, as_date, insert_mappings, sql_statements
 
 log = logging.getLogger(__name__)
@@ -268,8 +268,12 @@ def _write_explanations(connection: Connection, as_of: date) -> None:
         .all()
     )
     updates = []
+    in_force: dict[int, Rules] = {}
     for row in rows:
-        measured, expected, explanation = describe(row["rule_id"], dict(row))
+        millesime = int(row["millesime"])
+        if millesime not in in_force:
+            in_force[millesime] = rules_for(millesime)
+        measured, expected, explanation = describe(row["rule_id"], dict(row), in_force[millesime])
         updates.append(
             {
                 "as_of": as_of,

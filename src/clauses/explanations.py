@@ -9,6 +9,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from clauses.rules import Rules
+
 LEVEL_LABELS = {"blocking": "bloquant", "warning": "avertissement"}
 NARROW_NBSP = "\u202f"
 
@@ -34,8 +36,14 @@ def french_date(value: date | str | None) -> str:
     return day.strftime("%d/%m/%Y")
 
 
-def describe(rule_id: str, r: dict[str, Any]) -> tuple[str, str, str]:
-    """(Mesuré, Attendu, Explication) of a failed rule, from its mart_rule_results row."""
+def percent(fraction: float) -> str:
+    """'5 %', '2,5 %': a share as a French percentage, without trailing zeros."""
+    return french_number(fraction * 100, 2).rstrip("0").rstrip(",") + " %"
+
+
+def describe(rule_id: str, r: dict[str, Any], rules: Rules) -> tuple[str, str, str]:
+    """(Mesuré, Attendu, Explication) of a failed rule, from its mart_rule_results row; the
+    numbers the texts quote come from the row or from ``rules``, those of its millésime."""
     m, e, m2, e2 = r["measured_num"], r["expected_num"], r["measured_num2"], r["expected_num2"]
     md, ed = r["measured_date"], r["expected_date"]
     if rule_id == "R01":
@@ -72,8 +80,9 @@ def describe(rule_id: str, r: dict[str, Any]) -> tuple[str, str, str]:
         return (
             measured,
             f"reçu au plus tard le {french_date(ed)}",
-            "Le bilan intermédiaire n'a pas été reçu dans les 7 mois suivant le début de la "
-            "convention. À relancer auprès du porteur.",
+            "Le bilan intermédiaire n'a pas été reçu dans les "
+            f"{rules.interim_report_months} mois suivant le début de la convention. À relancer "
+            "auprès du porteur.",
         )
     if rule_id == "R06":
         return (
@@ -83,11 +92,13 @@ def describe(rule_id: str, r: dict[str, Any]) -> tuple[str, str, str]:
             "suspendu jusqu'à sa réception.",
         )
     if rule_id == "R07":
+        tolerance = percent(rules.annual_report_tolerance)
         return (
             f"déclaré : {french_number(m)} h, {french_number(m2, 0)} bénéficiaires",
-            f"détail : {french_number(e)} h, {french_number(e2, 0)} bénéficiaires (écart ≤ 5 %)",
+            f"détail : {french_number(e)} h, {french_number(e2, 0)} bénéficiaires "
+            f"(écart ≤ {tolerance})",
             "Le bilan annuel déclare des heures ou des bénéficiaires qui s'écartent de plus de "
-            "5 % du détail mensuel transmis. À vérifier avec le porteur avant paiement.",
+            f"{tolerance} du détail mensuel transmis. À vérifier avec le porteur avant paiement.",
         )
     if rule_id == "R08":
         return (

@@ -60,3 +60,27 @@ def test_a_new_rate_changes_exactly_the_capped_strand(data_dir: Path, tmp_path: 
     with open(data_dir / "extracts/11/2025-03-01/conventions.csv", encoding="utf-8-sig") as fh:
         published = next(csv.DictReader(fh, delimiter=";"))
     assert published["Règles en échec"] == "R01|R08"  # the published extract is untouched
+
+
+def test_explanations_quote_the_numbers_of_the_rules_in_force() -> None:
+    """A millésime whose rules change R05's deadline or R07's tolerance is explained with its
+    own numbers, not the defaults'."""
+    from dataclasses import replace
+
+    from clauses.explanations import describe
+
+    row = {
+        "measured_num": 900.0,
+        "expected_num": 1000.0,
+        "measured_num2": 3.0,
+        "expected_num2": 3.0,
+        "measured_date": None,
+        "expected_date": date(2024, 8, 1),
+    }
+    default = rules_for(2024)
+    assert "dans les 7 mois" in describe("R05", row, default)[2]
+    assert "(écart ≤ 5 %)" in describe("R07", row, default)[1]
+    changed = replace(default, interim_report_months=6, annual_report_tolerance=0.025)
+    assert "dans les 6 mois" in describe("R05", row, changed)[2]
+    measured, expected, explanation = describe("R07", row, changed)
+    assert "(écart ≤ 2,5 %)" in expected and "de plus de 2,5 % du détail" in explanation
