@@ -49,7 +49,7 @@ run: install
 	$(AIRFLOW_ENV) CLAUSES_DEMO=1 $(VENV)/bin/airflow db migrate > $(ROOT)/.airflow/db-migrate.log
 	$(AIRFLOW_ENV) CLAUSES_DEMO=1 $(VENV)/bin/airflow dags test clauses_nightly $(TODAY) \
 		> $(ROOT)/.airflow/dags-test.log 2>&1 || { tail -50 $(ROOT)/.airflow/dags-test.log; exit 1; }
-	@CLAUSES_DATA_DIR=$(DATA_DIR) CLAUSES_DEMO=1 $(VENV)/bin/python -m clauses.summary --date $(TODAY)
+	@CLAUSES_DATA_DIR=$(DATA_DIR) CLAUSES_DEMO=1 $(VENV)/bin/python -m clauses.run.summary --date $(TODAY)
 
 # The tests make their own data folders and never touch $(DATA_DIR).
 test: install

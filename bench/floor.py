@@ -20,7 +20,7 @@ import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from python_calamine import CalamineWorkbook
 
-from clauses.warehouse import make_engine
+from clauses.warehouse.engine import make_engine
 
 WIDTH = 32  # wide enough for every contract kind
 

@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from bench.floor import floor_seconds, heures_copy_seconds
-from clauses.generate import generate_sample
-from clauses.warehouse import make_engine
+from clauses.sample.generate import generate_sample
+from clauses.warehouse.engine import make_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"

@@ -22,7 +22,7 @@ logical date D, start of the data interval), what the 18 regions dropped in
 `landing/<region>/<D>/`:
 
 One coarse task, **consolidate** (Airflow's per-task overhead is seconds, and a backfill of
-365 runs multiplies it), calling `clauses.pipeline.run_date`:
+365 runs multiplies it), calling `clauses.run.pipeline.run_date`:
 
 1. receive: list the landing zone as of D (the scheduled run first moves loose files into
    today's folder; a backfill never does), read and validate each new file with its Great
@@ -74,7 +74,7 @@ def clauses_nightly() -> None:
     def consolidate() -> dict:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from clauses import pipeline
+        from clauses.run import pipeline
 
         context = get_current_context()
         params = context["params"]

@@ -156,7 +156,7 @@ def _is_backfill(context: dict[str, Any]) -> bool:
 
 def receive_until(context: dict[str, Any]) -> date | None:
     """A backfill run also receives the files of its later dates, up to today (see
-    clauses.pipeline.receive_and_load): its sibling runs then find them known."""
+    clauses.run.pipeline.receive_and_load): its sibling runs then find them known."""
     return pendulum.now(TIMEZONE).date() if _is_backfill(context) else None
 
 

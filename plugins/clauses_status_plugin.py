@@ -21,8 +21,8 @@ def status_app():  # type: ignore[no-untyped-def]
 
     def _status() -> dict[str, Any]:
         from clauses.config import load_settings
-        from clauses.status import region_status
-        from clauses.warehouse import make_engine
+        from clauses.run.status import region_status
+        from clauses.warehouse.engine import make_engine
 
         return region_status(
             make_engine(load_settings(warehouse_url=warehouse_url()).warehouse_url)

@@ -24,7 +24,7 @@ def postgres_server() -> str:
     import sqlalchemy as sa
 
     url = os.environ.get(POSTGRES_ENV, "postgresql://postgres@127.0.0.1:5432/test")
-    from clauses.warehouse import make_engine
+    from clauses.warehouse.engine import make_engine
 
     try:
         with make_engine(url).connect() as connection:
@@ -42,7 +42,7 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     import sqlalchemy as sa
 
-    from clauses.warehouse import make_engine
+    from clauses.warehouse.engine import make_engine
 
     name = f"clauses_test_{uuid.uuid4().hex[:12]}"
     admin = make_engine(postgres_server).execution_options(isolation_level="AUTOCOMMIT")

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from clauses.config import ConfigurationError, data_dir_from_env, load_settings
-from clauses.warehouse import WarehouseUnavailable
+from clauses.warehouse.engine import WarehouseUnavailable
 
 log = logging.getLogger("clauses")
 
@@ -28,7 +28,7 @@ def _regions(text: str) -> set[str]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from clauses.generate import generate_sample
+    from clauses.sample.generate import generate_sample
 
     landing = Path(args.landing) if args.landing else data_dir_from_env() / "landing"
     try:
@@ -42,13 +42,13 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from clauses.checking import check_files
+    from clauses.run.validate import check_files
 
     return check_files([Path(p) for p in args.files], region=args.region)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from clauses.pipeline import run_date
+    from clauses.run.pipeline import run_date
 
     report = run_date(
         _settings(), args.date, regions=args.regions, live=args.live or None, force=args.force
@@ -62,7 +62,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_rebuild(args: argparse.Namespace) -> int:
-    from clauses.pipeline import run_date
+    from clauses.run.pipeline import run_date
 
     settings = _settings()
     day, failed = args.start, 0
@@ -82,8 +82,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from clauses.audit import explain
-    from clauses.warehouse import make_engine
+    from clauses.run.audit import explain
+    from clauses.warehouse.engine import make_engine
 
     print(
         explain(make_engine(_settings().warehouse_url), args.convention, args.millesime, args.date),
@@ -93,8 +93,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from clauses.audit import diff
-    from clauses.warehouse import make_engine
+    from clauses.run.audit import diff
+    from clauses.warehouse.engine import make_engine
 
     region = next(iter(args.region)) if args.region else None
     print(diff(make_engine(_settings().warehouse_url), args.start, args.end, region), end="")

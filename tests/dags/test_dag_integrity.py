@@ -29,7 +29,7 @@ def dagbag():  # type: ignore[no-untyped-def]
         mock.patch.object(BaseHook, "get_connection", _forbidden),
         mock.patch.object(Variable, "get", _forbidden),
         mock.patch.object(sqlalchemy, "create_engine", _forbidden),
-        mock.patch("clauses.warehouse.make_engine", _forbidden),
+        mock.patch("clauses.warehouse.engine.make_engine", _forbidden),
     ):
         return DagBag(dag_folder=str(DAGS_DIR))
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from small_landing import write_small_landing
 
 from clauses.config import load_settings
-from clauses.pipeline import run_date
+from clauses.run.pipeline import run_date
 
 
 def test_status_page_and_api(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:

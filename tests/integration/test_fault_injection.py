@@ -27,8 +27,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clauses.generate import generate_sample
-from clauses.warehouse import make_engine
+from clauses.sample.generate import generate_sample
+from clauses.warehouse.engine import make_engine
 
 AS_OF = "2026-04-01"
 KEY = "k" * 32
@@ -637,7 +637,7 @@ def names_the_warehouse(output: str) -> bool:
 PUBLISHER = """
 import sys
 from pathlib import Path
-from clauses.extracts import Fmt, Table, write_extract
+from clauses.publish.files import Fmt, Table, write_extract
 
 target, version = Path(sys.argv[1]), 0
 rows = [(f"ligne {i}", i, i / 7) for i in range(40_000)]
@@ -686,8 +686,8 @@ import logging, resource, signal, sys
 from datetime import date
 from pathlib import Path
 import sqlalchemy as sa
-from clauses.publish import publish_extracts
-from clauses.warehouse import make_engine
+from clauses.publish.tables import publish_extracts
+from clauses.warehouse.engine import make_engine
 
 logging.basicConfig(level=logging.INFO)
 url, extracts, as_of, limit = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])

@@ -36,8 +36,8 @@ import xlsxwriter
 from airflow_stack import fresh_postgres_database
 from unit.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, make_siret
 
-from clauses.contract import KINDS, Kind
-from clauses.warehouse import make_engine
+from clauses.contract.kinds import KINDS, Kind
+from clauses.warehouse.engine import make_engine
 
 AS_OF = "2025-06-30"
 DAY = "2025-06-02"  # the receipt folder of the corpus

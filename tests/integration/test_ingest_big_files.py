@@ -2,7 +2,7 @@
 in a process whose peak memory stays under 1 GiB, a broken one is quarantined whole, a workbook
 with a million empty formatted rows reads in a few hundred megabytes.
 
-Each ingestion runs in a child process (`clauses.ingest.ingest_regions`, what `clauses run`
+Each ingestion runs in a child process (`clauses.load.ingest.ingest_regions`, what `clauses run`
 does before computing) that reports its peak RSS when it ends. The files are written by
 vectorised writers (xlsxwriter would need minutes for 100 MB)."""
 
@@ -25,8 +25,8 @@ import pytest
 import sqlalchemy as sa
 from unit.contract_files import make_siret
 
-from clauses.contract import KINDS, Kind
-from clauses.warehouse import make_engine
+from clauses.contract.kinds import KINDS, Kind
+from clauses.warehouse.engine import make_engine
 
 GIB = 1 << 30
 RECEIVED = "2024-06-01"
@@ -37,9 +37,9 @@ import json, sys
 from dataclasses import asdict
 from datetime import date
 from clauses.config import load_settings
-from clauses.ingest import ingest_regions
-from clauses.landing import scan_landing
-from clauses.pipeline import prepare_warehouse
+from clauses.load.ingest import ingest_regions
+from clauses.receive.landing import scan_landing
+from clauses.run.pipeline import prepare_warehouse
 
 settings = load_settings()
 engine = prepare_warehouse(settings)
@@ -53,7 +53,7 @@ print(json.dumps({region: asdict(outcome) for region, outcome in outcomes.items(
 READ = """
 import json, sys
 from pathlib import Path
-from clauses.reading import open_file
+from clauses.read.files import open_file
 
 opened = open_file(Path(sys.argv[1]))
 rows = [[int(b.rows[0]), int(b.rows[-1]), len(b)] for t in opened.tables for b in t.batches()]

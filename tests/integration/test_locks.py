@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from clauses.warehouse import INGEST_LOCK, exclusive, make_engine
+from clauses.warehouse.engine import INGEST_LOCK, exclusive, make_engine
 
 HOLDER = """
 import sys, time
-from clauses.warehouse import exclusive, make_engine
+from clauses.warehouse.engine import exclusive, make_engine
 with exclusive(make_engine(sys.argv[1]), int(sys.argv[2])):
     print("held", flush=True)
     time.sleep(float(sys.argv[3]))

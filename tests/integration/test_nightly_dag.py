@@ -19,7 +19,7 @@ from small_landing import (
 )
 from unit.contract_files import SIRET_A, SIRET_B, SIRET_D
 
-from clauses.warehouse import make_engine
+from clauses.warehouse.engine import make_engine
 
 pytestmark = pytest.mark.airflow
 
@@ -115,7 +115,7 @@ def test_one_file_s_failure_is_its_own_and_the_team_is_alerted(
     row = f"{SIRET_A},2024-03,OP1,M1,{SIRET_B},État,{SIRET_D},ETTI,BOUM,Intérim,80,Petit"
     (day / "boum.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
 
-    from clauses import ingest
+    from clauses.load import ingest
 
     original = ingest.normalize_batch
 

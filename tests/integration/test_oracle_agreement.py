@@ -15,9 +15,9 @@ import pytest
 from oracle import expected_anomalies, expected_conventions, expected_files
 
 from clauses.config import load_settings
-from clauses.generate import generate_sample
-from clauses.pipeline import run_date
-from clauses.warehouse import make_engine
+from clauses.run.pipeline import run_date
+from clauses.sample.generate import generate_sample
+from clauses.warehouse.engine import make_engine
 
 DATES = (date(2024, 5, 31), date(2024, 9, 15), date(2025, 2, 10), date(2026, 4, 1))
 CSV_FILES = ("conventions.csv", "anomalies.csv", "fichiers.csv", "synthese.csv")

@@ -30,8 +30,8 @@ import sqlalchemy as sa
 import xlsxwriter
 from unit.contract_files import SIRET_A, SIRET_C, SIRET_D
 
-from clauses.contract import KINDS, Kind
-from clauses.warehouse import make_engine
+from clauses.contract.kinds import KINDS, Kind
+from clauses.warehouse.engine import make_engine
 
 AS_OF = "2025-03-01"
 DAY = "2025-02-03"

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from small_landing import write_small_landing
 
 from clauses.config import load_settings
-from clauses.pipeline import run_date
-from clauses.warehouse import make_engine
+from clauses.run.pipeline import run_date
+from clauses.warehouse.engine import make_engine
 
 
 def analyze_counts(url: str) -> dict[str, int]:

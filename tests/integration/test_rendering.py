@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from clauses.extracts import Fmt, Table, write_extract
-from clauses.visual import IndicatorBar, SummaryData, render_summary_page
+from clauses.publish.files import Fmt, Table, write_extract
+from clauses.publish.page import IndicatorBar, SummaryData, render_summary_page
 
 log = logging.getLogger(__name__)
 

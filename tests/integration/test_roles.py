@@ -28,13 +28,13 @@ from small_landing import (
     write_small_landing,
 )
 
-from clauses.compute import compute_as_of
+from clauses.compute.figures import compute_as_of
 from clauses.config import load_settings
-from clauses.contract import REGIONS
-from clauses.generate import generate_sample
-from clauses.pipeline import receive_and_load, run_date
-from clauses.publish import publish_extracts
-from clauses.warehouse import MIGRATIONS_DIR, make_engine, migrate
+from clauses.contract.kinds import REGIONS
+from clauses.publish.tables import publish_extracts
+from clauses.run.pipeline import receive_and_load, run_date
+from clauses.sample.generate import generate_sample
+from clauses.warehouse.engine import MIGRATIONS_DIR, make_engine, migrate
 
 pytestmark = pytest.mark.postgres
 
@@ -375,7 +375,7 @@ def test_migrations_on_two_databases_twice_and_back(
         connection.execute(sa.text(f'CREATE DATABASE "{sa.engine.make_url(other).database}"'))
     try:
         # Processes, as two deployments would be (Alembic's context is one per process).
-        code = "import sys; from clauses.warehouse import make_engine, migrate; "
+        code = "import sys; from clauses.warehouse.engine import make_engine, migrate; "
         code += "migrate(make_engine(sys.argv[1]))"
         migrations = [
             subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True)

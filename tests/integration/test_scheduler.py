@@ -18,10 +18,10 @@ import pytest
 import sqlalchemy as sa
 from airflow_stack import AirflowStack, fresh_postgres_database
 
-from clauses import pipeline
 from clauses.config import load_settings
-from clauses.generate import generate_sample
-from clauses.warehouse import make_engine
+from clauses.run import pipeline
+from clauses.sample.generate import generate_sample
+from clauses.warehouse.engine import make_engine
 
 pytestmark = pytest.mark.airflow
 

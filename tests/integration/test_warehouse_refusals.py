@@ -17,11 +17,12 @@ import pytest
 import sqlalchemy as sa
 from unit.contract_files import HEURES, heures_row, write_csv
 
-from clauses import ingest, reading
 from clauses.config import Settings
-from clauses.ingest import WAREHOUSE_CHECK, ingest_regions
-from clauses.landing import LandingEntry
-from clauses.warehouse import make_engine, migrate
+from clauses.load import ingest
+from clauses.load.ingest import WAREHOUSE_CHECK, ingest_regions
+from clauses.read import files as reading
+from clauses.receive.landing import LandingEntry
+from clauses.warehouse.engine import make_engine, migrate
 
 pytestmark = pytest.mark.postgres
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from clauses.contract import KINDS, Kind
+from clauses.contract.kinds import KINDS, Kind
 
 
 def luhn_digit(prefix: str) -> str:

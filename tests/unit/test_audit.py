@@ -7,10 +7,10 @@ from pathlib import Path
 
 from small_landing import write_small_landing
 
-from clauses.audit import diff, explain
 from clauses.config import load_settings
-from clauses.pipeline import run_date
-from clauses.warehouse import make_engine
+from clauses.run.audit import diff, explain
+from clauses.run.pipeline import run_date
+from clauses.warehouse.engine import make_engine
 
 
 def test_explain_and_diff(data_dir: Path) -> None:

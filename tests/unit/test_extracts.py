@@ -17,8 +17,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from clauses import extracts
-from clauses.extracts import Fmt, Table, format_csv_value, neutralize_formula, write_extract
+from clauses.publish import files as extracts
+from clauses.publish.files import Fmt, Table, format_csv_value, neutralize_formula, write_extract
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "+cmd|' /C calc'!A0"

@@ -16,8 +16,8 @@ import pytest
 from unit.contract_files import HEURES, heures_row, make_siret, write_csv, write_xlsx
 
 from clauses.cli import main
-from clauses.identifiers import normalize_siret, siret_is_valid
-from clauses.reading import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_BYTES, FileRefused, open_file
+from clauses.contract.identifiers import normalize_siret, siret_is_valid
+from clauses.read.files import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_BYTES, FileRefused, open_file
 
 
 def siret_of_length(digits: int, salt: int = 0) -> str:

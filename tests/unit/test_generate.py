@@ -1,4 +1,4 @@
-"""Tests of the sample data generator (clauses.generate)."""
+"""Tests of the sample data generator (clauses.sample.generate)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from clauses.contract import REGIONS, Kind
-from clauses.generate import GenerateSummary, generate_sample, siret_is_valid
+from clauses.contract.kinds import REGIONS, Kind
+from clauses.sample.generate import GenerateSummary, generate_sample, siret_is_valid
 
 SCALE = 0.05
 SEED = 7
@@ -316,8 +316,8 @@ def test_size_scales_with_scale(sample: tuple[Path, GenerateSummary], tmp_path: 
 def test_files_read_back_clean(sample: tuple[Path, GenerateSummary]) -> None:
     """Cross-check with the project's reader: every non-defect file reads without an invalid
     value or a duplicate row, and the winning Heures partitions hold exactly ``hours``."""
-    reading = pytest.importorskip("clauses.reading")
-    normalize = pytest.importorskip("clauses.normalize").normalize
+    reading = pytest.importorskip("clauses.read.files")
+    normalize = pytest.importorskip("clauses.check.normalize").normalize
     root, summary = sample
     seen: set[str] = set()
     winners: dict[tuple[str, str], tuple[str, str, float]] = {}

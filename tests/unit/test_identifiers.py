@@ -12,7 +12,7 @@ from contract_files import SIRET_A, SIRET_B, SIRET_C, luhn_digit, luhn_ok, make_
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clauses.identifiers import normalize_siret, pseudonymize, siret_is_valid
+from clauses.contract.identifiers import normalize_siret, pseudonymize, siret_is_valid
 
 
 def _reference_valid(siret: object) -> bool:

@@ -13,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from small_landing import write_small_landing
 
-from clauses.compute import MART_TABLES, compute_as_of
+from clauses.compute.figures import MART_TABLES, compute_as_of
 from clauses.config import RULES_DIR, load_settings
-from clauses.pipeline import RunReport, run_date
-from clauses.warehouse import make_engine
+from clauses.run.pipeline import RunReport, run_date
+from clauses.warehouse.engine import make_engine
 
 # Landing: files received 2024-01-15, 02-05, 03-05, 04-02, 07-20 and 2025-01-20; the strand's
 # R05 deadline is 2024-08-01 and its Date de fin 2024-12-31.
@@ -132,7 +132,7 @@ def test_next_date_with_the_same_content_reuses_the_previous_files(
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     run_date(settings, date(2024, 5, 15))
-    with caplog.at_level(logging.INFO, logger="clauses.publish"):
+    with caplog.at_level(logging.INFO, logger="clauses.publish.tables"):
         carried = run_date(settings, date(2024, 5, 16))
     assert carried.computation == "carried"
     reused = [r.getMessage() for r in caplog.records if "files reused" in r.getMessage()]

@@ -18,13 +18,14 @@ import sqlalchemy as sa
 import xlsxwriter
 from contract_files import HEURES, SIRET_A, heures_row, write_csv
 
-from clauses import ingest, reading
 from clauses.config import Settings
-from clauses.contract import KINDS, Kind
-from clauses.ingest import examine, examine_group, examine_stream, file_report, ingest_regions
-from clauses.landing import LandingEntry
-from clauses.reading import open_file, read_file
-from clauses.warehouse import make_engine, migrate
+from clauses.contract.kinds import KINDS, Kind
+from clauses.load import ingest
+from clauses.load.ingest import examine, examine_group, examine_stream, file_report, ingest_regions
+from clauses.read import files as reading
+from clauses.read.files import open_file, read_file
+from clauses.receive.landing import LandingEntry
+from clauses.warehouse.engine import make_engine, migrate
 
 KEY = b"batch-test-key"
 CONVENTIONS = [c.header for c in KINDS[Kind.CONVENTIONS].columns]

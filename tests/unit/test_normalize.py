@@ -13,9 +13,7 @@ from contract_files import SIRET_A, SIRET_B, SIRET_C
 from hypothesis import given
 from hypothesis import strategies as st
 
-from clauses.contract import KINDS, MODALITE, PUBLIC_PRIORITAIRE, Kind
-from clauses.identifiers import pseudonymize
-from clauses.normalize import (
+from clauses.check.normalize import (
     normalize,
     parse_amount_cents,
     parse_date,
@@ -23,7 +21,9 @@ from clauses.normalize import (
     parse_month,
     parse_number,
 )
-from clauses.reading import SheetTable
+from clauses.contract.identifiers import pseudonymize
+from clauses.contract.kinds import KINDS, MODALITE, PUBLIC_PRIORITAIRE, Kind
+from clauses.read.files import SheetTable
 
 KEY = b"k"
 
@@ -360,7 +360,7 @@ def test_integer_parsing(number: int, thousands: str, zeros: str) -> None:
 
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_spreadsheet_float_text_parses_back(number: float) -> None:
-    from clauses.reading import cell_text
+    from clauses.read.files import cell_text
 
     parsed = parse_number(pd.Series([cell_text(number)])).iloc[0]
     assert parsed == number or (math.isclose(parsed, number) and abs(number) > 1e300)
@@ -405,7 +405,7 @@ def test_parsers_keep_the_index() -> None:
 
 
 def test_years_outside_the_calendar_are_invalid() -> None:
-    from clauses.normalize import parse_date, parse_month
+    from clauses.check.normalize import parse_date, parse_month
 
     values = pd.Series(["01/01/0202", "2024-13-01", "15/03/2024", "20224-01-01"], dtype=object)
     assert parse_date(values).tolist() == [None, None, dt.date(2024, 3, 15), None]
@@ -422,7 +422,7 @@ def test_arrow_batches_type_like_text_frames() -> None:
     """The reader's Arrow batches (unstripped, blank, null) type like stripped text frames."""
     import pyarrow as pa
 
-    from clauses.normalize import normalize_batch
+    from clauses.check.normalize import normalize_batch
 
     texts = {
         "siret_porteur": [f" {SIRET_A} ", SIRET_A, "", None, "abc "],
@@ -442,7 +442,7 @@ def test_arrow_batches_type_like_text_frames() -> None:
 def test_duplicates_found_across_batches_by_hash() -> None:
     import pyarrow as pa
 
-    from clauses.normalize import DuplicateTracker, normalize_batch
+    from clauses.check.normalize import DuplicateTracker, normalize_batch
 
     tracker = DuplicateTracker()
     flags = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from clauses.warehouse import make_engine, migrate
+from clauses.warehouse.engine import make_engine, migrate
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import oracle  # noqa: E402

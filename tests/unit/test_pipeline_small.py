@@ -16,8 +16,8 @@ from small_landing import (
 )
 
 from clauses.config import load_settings
-from clauses.pipeline import run_date
-from clauses.warehouse import make_engine
+from clauses.run.pipeline import run_date
+from clauses.warehouse.engine import make_engine
 
 PERSONAL_VALUES = ("Dupont", "Durand", "Martin", "Petit")
 

@@ -24,9 +24,7 @@ from contract_files import luhn_digit, luhn_ok
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from clauses.contract import KINDS, Kind
-from clauses.identifiers import normalize_siret, siret_is_valid
-from clauses.normalize import (
+from clauses.check.normalize import (
     INTEGER_LIMIT,
     normalize,
     parse_amount_cents,
@@ -36,7 +34,9 @@ from clauses.normalize import (
     parse_number,
     parse_siret,
 )
-from clauses.reading import read_file
+from clauses.contract.identifiers import normalize_siret, siret_is_valid
+from clauses.contract.kinds import KINDS, Kind
+from clauses.read.files import read_file
 
 KEY = b"property-test-key"
 SOME = settings(max_examples=150, deadline=None)

@@ -12,9 +12,9 @@ import pytest
 import xlsxwriter
 from contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv, write_xlsx
 
-from clauses.contract import KINDS, Kind
-from clauses.normalize import normalize
-from clauses.reading import (
+from clauses.check.normalize import normalize
+from clauses.contract.kinds import KINDS, Kind
+from clauses.read.files import (
     FileRefused,
     ReadResult,
     SheetTable,
@@ -792,7 +792,7 @@ def test_refuses_a_csv_mixing_utf8_and_cp1252_lines(
     """One encoding per CSV (contract §3): UTF-8 lines beside Windows-1252 ones refuse the file
     whole, naming a line of each, whichever comes first, also when the file is read by
     blocks (a big file: here blocks of 400 bytes)."""
-    from clauses import reading
+    from clauses.read import files as reading
 
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
     head = ";".join(HEURES_HEADERS)
@@ -819,7 +819,7 @@ def test_a_cp1252_csv_whose_bytes_look_like_utf8_here_and_there_is_read(
     "é"), or that decode to no French character ("É" then a no-break space, U+0260), do not
     make a line UTF-8: the file is Windows-1252, read as such. A BOM before Windows-1252 text
     is no UTF-8 line either."""
-    from clauses import reading
+    from clauses.read import files as reading
 
     monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
     head = ";".join(HEURES_HEADERS)
@@ -844,7 +844,7 @@ def test_the_lines_of_a_mixed_csv_are_found_whatever_its_blocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Blocks of any size, cutting lines, characters and CR LF anywhere: the same lines."""
-    from clauses import reading
+    from clauses.read import files as reading
 
     data = _lines(("a;b", "utf-8"), ("Ã©;é", "cp1252"), ("x;y", "utf-8"))
     data += b"z\rt;\xc3\xa9t\xc3\xa9\n\xe9t\xe9;1\r\n"  # bare CR, LF; UTF-8 on line 5

@@ -6,9 +6,9 @@ import json
 from datetime import date
 from pathlib import Path
 
-from clauses.contract import Kind
-from clauses.reports import FileReport, write_report
-from clauses.validation import BLOCKING, WARNING, CheckResult
+from clauses.check.expectations import BLOCKING, WARNING, CheckResult
+from clauses.check.reports import FileReport, write_report
+from clauses.contract.kinds import Kind
 
 NAME_MAX = 255  # bytes in a file name (ext4, XFS, tmpfs...)
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 from small_landing import write_small_landing
 
-from clauses.compute import compute_as_of
+from clauses.compute.figures import compute_as_of
+from clauses.compute.rules import rules_for
 from clauses.config import RULES_DIR, load_settings
-from clauses.pipeline import run_date
-from clauses.publish import region_tables
-from clauses.rules import rules_for
-from clauses.warehouse import make_engine
+from clauses.publish.tables import region_tables
+from clauses.run.pipeline import run_date
+from clauses.warehouse.engine import make_engine
 
 
 def test_defaults_are_the_contract() -> None:
@@ -67,7 +67,7 @@ def test_explanations_quote_the_numbers_of_the_rules_in_force() -> None:
     own numbers, not the defaults'."""
     from dataclasses import replace
 
-    from clauses.explanations import describe
+    from clauses.compute.explanations import describe
 
     row = {
         "measured_num": 900.0,

@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from clauses.visual import IndicatorBar, SummaryData, french_number, render_summary_page
+from clauses.publish.page import IndicatorBar, SummaryData, french_number, render_summary_page
 
 NNBSP = "\u202f"
 HOSTILE = "<script>alert(1)</script>"

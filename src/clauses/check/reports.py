@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from clauses.contract import REGIONS
-from clauses.landing import fitting_name, temporary_name
-from clauses.validation import BLOCKING, CheckResult
+from clauses.check.expectations import BLOCKING, CheckResult
+from clauses.contract.kinds import REGIONS
+from clauses.receive.landing import fitting_name, temporary_name
 
 # A file may hold thousands of unknown columns or sheets: a Motif or a report lists the first
 # ones, each name cut to a readable length, and counts the others.

@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from clauses.compute import compute_as_of
+from clauses.compute.figures import compute_as_of
 from clauses.config import TIMEZONE, Settings
-from clauses.ingest import RegionIngest, ingest_regions
-from clauses.landing import LandingEntry, move_loose_files, purge_quarantine, scan_landing
-from clauses.publish import publish_extracts
-from clauses.status import record_decisions
-from clauses.warehouse import (
+from clauses.load.ingest import RegionIngest, ingest_regions
+from clauses.publish.tables import publish_extracts
+from clauses.receive.landing import LandingEntry, move_loose_files, purge_quarantine, scan_landing
+from clauses.run.status import record_decisions
+from clauses.warehouse.engine import (
     INGEST_LOCK,
     exclusive,
     insert_mappings,

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.compute import compute_as_of
-from clauses.explanations import euros, french_date, french_number
+from clauses.compute.explanations import euros, french_date, french_number
+from clauses.compute.figures import compute_as_of
 
 STATUS_LABELS = {"passed": "respectée", "failed": "EN ÉCHEC", "not_evaluated": "non évaluée"}
 LEVEL_LABELS = {"blocking": "bloquante", "warning": "avertissement"}

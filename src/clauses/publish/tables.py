@@ -2,7 +2,7 @@
 
 Each region gets `extracts/<R>/<D>/` (workbook, four CSV, manifest) holding only its own strands
 and files; the nation gets `extracts/national/<D>/`. Each folder is published atomically by
-`clauses.extracts.write_extract`.
+`clauses.publish.files.write_extract`.
 """
 
 from __future__ import annotations
@@ -24,11 +24,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses import extracts, visual
-from clauses.contract import REGIONS
-from clauses.explanations import LEVEL_LABELS
-from clauses.extracts import MANIFEST_NAME, Fmt, Table, deliver_folder, write_extract
-from clauses.rules import rules_for
+from clauses.compute.explanations import LEVEL_LABELS
+from clauses.compute.rules import rules_for
+from clauses.contract.kinds import REGIONS
+from clauses.publish import files as extracts
+from clauses.publish import page as visual
+from clauses.publish.files import MANIFEST_NAME, Fmt, Table, deliver_folder, write_extract
 
 log = logging.getLogger(__name__)
 
@@ -535,7 +536,7 @@ SUMMARY_PAGE = "synthese.html"
 
 def summary_data(connection: Connection, as_of: date, region: str | None) -> Any:
     """What the visual summary of a region (or of the nation, `region` None) shows."""
-    from clauses.explanations import euros, french_number
+    from clauses.compute.explanations import euros, french_number
 
     scope = "" if region is None else " AND code_region = :r"
     params = {"d": as_of, "r": region}

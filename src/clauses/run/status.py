@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from clauses.contract import REGIONS
+from clauses.contract.kinds import REGIONS
 
 log = logging.getLogger(__name__)
 

@@ -44,20 +44,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.config import Settings
-from clauses.contract import KIND_ORDER, KINDS, Kind
-from clauses.landing import LandingEntry, temporary_name
-from clauses.normalize import DuplicateTracker, NormalizedBatch, normalize_batch
-from clauses.reading import (
-    FileRefused,
-    OpenedFile,
-    TableReader,
-    TextBatch,
-    concat_batches,
-    open_file,
-)
-from clauses.reports import FileReport, write_report
-from clauses.validation import (
+from clauses.check.expectations import (
     BLOCKING,
     UNIQUE_KEY_CHECK,
     CheckResult,
@@ -67,7 +54,20 @@ from clauses.validation import (
     is_blocking_failure,
     validate_batch,
 )
-from clauses.warehouse import as_date, bulk_insert, insert_encoded, insert_mappings
+from clauses.check.normalize import DuplicateTracker, NormalizedBatch, normalize_batch
+from clauses.check.reports import FileReport, write_report
+from clauses.config import Settings
+from clauses.contract.kinds import KIND_ORDER, KINDS, Kind
+from clauses.read.files import (
+    FileRefused,
+    OpenedFile,
+    TableReader,
+    TextBatch,
+    concat_batches,
+    open_file,
+)
+from clauses.receive.landing import LandingEntry, temporary_name
+from clauses.warehouse.engine import as_date, bulk_insert, insert_encoded, insert_mappings
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from clauses.ingest import (
+from clauses.check.reports import FileReport
+from clauses.load.ingest import (
     ExaminedFile,
     examine,
     examine_apart,
@@ -24,9 +25,8 @@ from clauses.ingest import (
     is_run_failure,
     unreadable_reason,
 )
-from clauses.landing import LandingEntry, name_problem
-from clauses.reading import FileRefused, open_file
-from clauses.reports import FileReport
+from clauses.read.files import FileRefused, open_file
+from clauses.receive.landing import LandingEntry, name_problem
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 `open_file` is the only reader of landed files, and it reads them in batches of rows, never
 whole: a CSV in record-aligned slices of its bytes parsed by pyarrow, a workbook sheet by sheet,
 a big sheet in slices of its XML parsed by calamine. It guarantees that what it returns holds
-text only (typing is `clauses.normalize`'s job), that the values of personal-data columns are
+text only (typing is `clauses.check.normalize`'s job), that the values of personal-data columns are
 never part of its result, and that a file it cannot read safely is refused with a French reason
 a facilitator can act on. `read_file` gathers a whole file, for tests and small tools.
 """
@@ -35,7 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from clauses.contract import (
+from clauses.contract.kinds import (
     KIND_ORDER,
     KINDS,
     PERSONAL_DATA_HEADERS,
@@ -45,7 +45,7 @@ from clauses.contract import (
     KindSpec,
     fold,
 )
-from clauses.contract import header_key as _header_key
+from clauses.contract.kinds import header_key as _header_key
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,7 @@ class TextBatch:
 
     ``rows`` holds the 1-based line (CSV) or row (XLSX) of each row in the original file;
     ``columns`` one string array per contract column present in the file, values as read: they
-    may be blank or padded with spaces (stripping is `clauses.normalize`'s job), null where a
+    may be blank or padded with spaces (stripping is `clauses.check.normalize`'s job), null where a
     cell is absent. Blank rows and a final "Total" row (XLSX) are never in a batch.
     """
 
@@ -398,7 +398,7 @@ class OpenedFile:
     """A file whose kinds are known; its tables are read by batches.
 
     ``whole`` tells that the file is small enough to have been read at once: its batches are
-    in memory (`clauses.ingest` groups such files, a few thousand rows each, for validation).
+    in memory (`clauses.load.ingest` groups such files, a few thousand rows each, for validation).
     """
 
     path: Path

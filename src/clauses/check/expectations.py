@@ -6,7 +6,7 @@ them apart, and unique-key expectations include it: GX's cost is mostly per call
 then the results are split back per file: one `CheckResult` per expectation and file, with up to
 20 example rows of the original file. A big file read in several batches is validated batch by
 batch, and its results added up (`FileChecks`); what spans batches (duplicate rows, repeated
-keys) is found with hashes (`clauses.normalize.DuplicateTracker`, `KeyTracker`).
+keys) is found with hashes (`clauses.check.normalize.DuplicateTracker`, `KeyTracker`).
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clauses.check.normalize import FILE_COLUMN, ROW_COLUMN, NormalizedBatch
 from clauses.config import EXPECTATIONS_DIR
-from clauses.contract import KINDS, Kind
-from clauses.normalize import FILE_COLUMN, ROW_COLUMN, NormalizedBatch
+from clauses.contract.kinds import KINDS, Kind
 
 log = logging.getLogger(__name__)
 

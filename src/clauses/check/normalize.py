@@ -1,4 +1,4 @@
-"""Typing of the text `clauses.reading` returns (contract §2-3).
+"""Typing of the text `clauses.read.files` returns (contract §2-3).
 
 `normalize_batch` turns every contract column of a batch of rows into its typed value, keeps the
 original text next to it for reports, and marks the values that do not fit their type. It decides
@@ -25,9 +25,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clauses.contract import KINDS, REGIONS, ColType, Column, Kind, fold
-from clauses.identifiers import normalize_siret, pseudonymize, siret_is_valid
-from clauses.reading import ROW_COLUMN, SheetTable
+from clauses.contract.identifiers import normalize_siret, pseudonymize, siret_is_valid
+from clauses.contract.kinds import KINDS, REGIONS, ColType, Column, Kind, fold
+from clauses.read.files import ROW_COLUMN, SheetTable
 
 log = logging.getLogger(__name__)
 
@@ -363,7 +363,7 @@ def parse_legal_category(values: pd.Series) -> pd.Series:
 
 
 def parse_siret(values: pd.Series) -> pd.Series:
-    """Valid SIRETs as 14-digit text, after :func:`clauses.identifiers.normalize_siret`;
+    """Valid SIRETs as 14-digit text, after :func:`clauses.contract.identifiers.normalize_siret`;
     None when missing or invalid."""
     return _per_unique(values, _sirets, "object")
 

@@ -7,7 +7,7 @@ facilitator structure (Heures, Marchés, Contacts, Partenariats), their correcti
 intermediate and annual reports (Bilans).
 
 The files deliberately exercise the reader: the column headers below are written here as literal
-strings (with their spelling variants) rather than taken from `clauses.contract`, so that the
+strings (with their spelling variants) rather than taken from `clauses.contract.kinds`, so that the
 generated files test the reader independently of the contract module. Encodings, separators,
 number, date and month forms, SIRETs stored as numbers, title and total rows in workbooks, several
 kinds per workbook, personal-data columns... are spread over the files; `GenerateSummary.variants`
@@ -37,7 +37,7 @@ from typing import Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from clauses.contract import (
+from clauses.contract.kinds import (
     INCLUSIVE_EMPLOYERS,
     NATURE,
     PUBLIC_PRIORITAIRE,

@@ -8,7 +8,7 @@ any order, even at the same time), so each one is created only when missing, and
 downgrade never drops them (another database may use them). An operator grants them to
 login roles (README, "PostgreSQL roles"):
 
-- `clauses_loader`: receiving and loading (clauses.ingest, run summaries). Reads and adds to
+- `clauses_loader`: receiving and loading (clauses.load, run summaries). Reads and adds to
   the file registry (`raw_files`, `raw_loads`, their sequences), adds rows to `dq_results`
   and the `stg_` tables (COPY needs INSERT only), rewrites `run_summaries`.
 - `clauses_compute`: the computation as of a date (clauses.compute, sql/). Reads the registry,

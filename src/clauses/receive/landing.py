@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from clauses.contract import REGIONS
+from clauses.contract.kinds import REGIONS
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from clauses.rules import Rules
+from clauses.compute.rules import Rules
 
 LEVEL_LABELS = {"blocking": "bloquant", "warning": "avertissement"}
 NARROW_NBSP = "\u202f"

@@ -17,11 +17,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses import explanations, rules
+from clauses.compute import explanations, rules
+from clauses.compute.explanations import describe
+from clauses.compute.rules import Rules, refresh_rule_tables, rules_for
 from clauses.config import RULES_DIR, SQL_DIR
-from clauses.explanations import describe
-from clauses.rules import Rules, refresh_rule_tables, rules_for
-from clauses.warehouse import COMPUTE_LOCK, as_date, insert_mappings, sql_statements
+from clauses.warehouse.engine import COMPUTE_LOCK, as_date, insert_mappings, sql_statements
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from clauses.config import load_settings
-from clauses.contract import REGIONS
-from clauses.warehouse import make_engine
+from clauses.contract.kinds import REGIONS
+from clauses.warehouse.engine import make_engine
 
 STATUSES = ("chargé", "remplacé", "en quarantaine", "refusé", "doublon")
 DECISIONS = ("en cours", "libérable", "à examiner", "suspendu", "reversement")
