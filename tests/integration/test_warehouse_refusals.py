@@ -20,7 +20,7 @@ from unit.contract_files import HEURES, heures_row, write_csv
 from clauses.config import Settings
 from clauses.load import ingest
 from clauses.load.ingest import WAREHOUSE_CHECK, ingest_regions
-from clauses.read import files as reading
+from clauses.read import csv_files
 from clauses.receive.landing import LandingEntry
 from clauses.warehouse.engine import make_engine, migrate
 
@@ -36,7 +36,7 @@ def test_a_value_the_warehouse_refuses_quarantines_its_file_alone(
     postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
 ) -> None:
     if streamed:  # files of more than 700 bytes are read and loaded by batches of 40 rows
-        monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 700)
+        monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
         monkeypatch.setattr(ingest, "STREAM_CELLS", 16 * 40)
     settings = Settings(tmp_path / "data", postgres_url, KEY)
     folder = settings.landing_dir / "11" / DAY.isoformat()

@@ -17,7 +17,8 @@ from unit.contract_files import HEURES, heures_row, make_siret, write_csv, write
 
 from clauses.cli import main
 from clauses.contract.identifiers import normalize_siret, siret_is_valid
-from clauses.read.files import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_BYTES, FileRefused, open_file
+from clauses.read.files import open_file
+from clauses.read.tables import MAX_COLUMNS, MAX_FIELD_CHARS, MAX_LINE_BYTES, FileRefused
 
 
 def siret_of_length(digits: int, salt: int = 0) -> str:

@@ -22,7 +22,7 @@ from clauses.config import Settings
 from clauses.contract.kinds import KINDS, Kind
 from clauses.load import ingest
 from clauses.load.ingest import examine, examine_group, examine_stream, file_report, ingest_regions
-from clauses.read import files as reading
+from clauses.read import csv_files, sheet_slices, workbooks
 from clauses.read.files import open_file, read_file
 from clauses.receive.landing import LandingEntry
 from clauses.warehouse.engine import make_engine, migrate
@@ -35,22 +35,22 @@ CONVENTIONS = [c.header for c in KINDS[Kind.CONVENTIONS].columns]
 def tiny_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read everything by slices of a few hundred bytes or cells, validate by batches of a few
     rows: every boundary lands somewhere inside the files."""
-    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", 700)
-    monkeypatch.setattr(reading, "CAREFUL_ROWS", 7)
-    monkeypatch.setattr(reading, "XLSX_WHOLE_SHEET_BYTES", 0)
-    monkeypatch.setattr(reading, "XLSX_SLICE_BYTES", 1500)
-    monkeypatch.setattr(reading, "XLSX_SLICE_CELLS", 300)
+    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
+    monkeypatch.setattr(csv_files, "CAREFUL_ROWS", 7)
+    monkeypatch.setattr(workbooks, "XLSX_WHOLE_SHEET_BYTES", 0)
+    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_BYTES", 1500)
+    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_CELLS", 300)
     monkeypatch.setattr(ingest, "STREAM_CELLS", 16 * 40)
 
 
 def read_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
     whole = read_file(path)
     with monkeypatch.context() as patch:
-        patch.setattr(reading, "CSV_BLOCK_BYTES", 700)
-        patch.setattr(reading, "CAREFUL_ROWS", 7)
-        patch.setattr(reading, "XLSX_WHOLE_SHEET_BYTES", 0)
-        patch.setattr(reading, "XLSX_SLICE_BYTES", 1500)
-        patch.setattr(reading, "XLSX_SLICE_CELLS", 300)
+        patch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
+        patch.setattr(csv_files, "CAREFUL_ROWS", 7)
+        patch.setattr(workbooks, "XLSX_WHOLE_SHEET_BYTES", 0)
+        patch.setattr(sheet_slices, "XLSX_SLICE_BYTES", 1500)
+        patch.setattr(sheet_slices, "XLSX_SLICE_CELLS", 300)
         assert not open_file(path).whole  # really read by slices
         sliced = read_file(path)
     return whole, sliced
@@ -188,7 +188,7 @@ def test_xlsx_sparse_sheet_is_sliced_around_its_gaps(
     sheet.write(1_000_000, 0, "Total général")
     sheet.write(1_000_000, 40, 12)
     workbook.close()
-    monkeypatch.setattr(reading, "XLSX_SLICE_CELLS", 10_000)
+    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_CELLS", 10_000)
     opened = open_file(path)
     assert not opened.whole  # its extent is too large to hand to calamine at once
     table = read_file(path).tables[0]
@@ -206,7 +206,7 @@ def _streamed_and_whole(path: Path, monkeypatch: pytest.MonkeyPatch, batch_rows:
     whole = examine(_entry(path), "sha", open_file(path))
     examine_group([whole], pseudonym_key=KEY)
     with monkeypatch.context() as patch:
-        patch.setattr(reading, "CSV_BLOCK_BYTES", 700)
+        patch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
         streamed = examine(_entry(path), "sha", open_file(path))
         assert not streamed.opened.whole
         kind = streamed.tables[0].reader.kind

@@ -23,7 +23,7 @@ from clauses.check.normalize import (
 )
 from clauses.contract.identifiers import pseudonymize
 from clauses.contract.kinds import KINDS, MODALITE, PUBLIC_PRIORITAIRE, Kind
-from clauses.read.files import SheetTable
+from clauses.read.tables import SheetTable
 
 KEY = b"k"
 
@@ -360,7 +360,7 @@ def test_integer_parsing(number: int, thousands: str, zeros: str) -> None:
 
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
 def test_spreadsheet_float_text_parses_back(number: float) -> None:
-    from clauses.read.files import cell_text
+    from clauses.read.sheets import cell_text
 
     parsed = parse_number(pd.Series([cell_text(number)])).iloc[0]
     assert parsed == number or (math.isclose(parsed, number) and abs(number) > 1e300)

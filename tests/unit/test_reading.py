@@ -14,15 +14,9 @@ from contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv, write_
 
 from clauses.check.normalize import normalize
 from clauses.contract.kinds import KINDS, Kind
-from clauses.read.files import (
-    FileRefused,
-    ReadResult,
-    SheetTable,
-    cell_text,
-    detect_kind,
-    is_personal_header,
-    read_file,
-)
+from clauses.read.files import read_file
+from clauses.read.sheets import cell_text
+from clauses.read.tables import FileRefused, ReadResult, SheetTable, detect_kind, is_personal_header
 
 KEY = b"test-key"
 
@@ -792,9 +786,9 @@ def test_refuses_a_csv_mixing_utf8_and_cp1252_lines(
     """One encoding per CSV (contract §3): UTF-8 lines beside Windows-1252 ones refuse the file
     whole, naming a line of each, whichever comes first, also when the file is read by
     blocks (a big file: here blocks of 400 bytes)."""
-    from clauses.read import files as reading
+    from clauses.read import csv_files
 
-    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
+    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
     head = ";".join(HEURES_HEADERS)
     mixed = tmp_path / "m.csv"
     mixed.write_bytes(_lines((head, "utf-8"), (HEURES_ROW, "utf-8"), (HEURES_ROW, "cp1252")))
@@ -819,9 +813,9 @@ def test_a_cp1252_csv_whose_bytes_look_like_utf8_here_and_there_is_read(
     "é"), or that decode to no French character ("É" then a no-break space, U+0260), do not
     make a line UTF-8: the file is Windows-1252, read as such. A BOM before Windows-1252 text
     is no UTF-8 line either."""
-    from clauses.read import files as reading
+    from clauses.read import csv_files
 
-    monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
+    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
     head = ";".join(HEURES_HEADERS)
     odd = [*HEURES_CLEAN[0]]
     odd[2] = "OpÃ©ration"  # beside "Collectivité" and "Intérim"
@@ -844,14 +838,14 @@ def test_the_lines_of_a_mixed_csv_are_found_whatever_its_blocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Blocks of any size, cutting lines, characters and CR LF anywhere: the same lines."""
-    from clauses.read import files as reading
+    from clauses.read import csv_files
 
     data = _lines(("a;b", "utf-8"), ("Ã©;é", "cp1252"), ("x;y", "utf-8"))
     data += b"z\rt;\xc3\xa9t\xc3\xa9\n\xe9t\xe9;1\r\n"  # bare CR, LF; UTF-8 on line 5
     for block in range(1, len(data) + 2):
-        monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
-        assert reading._utf8_and_other_lines(io.BytesIO(data), 0) == (5, 2), block
+        monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
+        assert csv_files._utf8_and_other_lines(io.BytesIO(data), 0) == (5, 2), block
     cp1252 = _lines(("a;Ã©é", "cp1252"), ("É\u00a0;€", "cp1252"))
     for block in range(1, len(cp1252) + 2):
-        monkeypatch.setattr(reading, "CSV_BLOCK_BYTES", block)
-        assert reading._utf8_and_other_lines(io.BytesIO(cp1252), 0) is None, block
+        monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
+        assert csv_files._utf8_and_other_lines(io.BytesIO(cp1252), 0) is None, block

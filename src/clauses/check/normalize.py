@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from clauses.contract.identifiers import normalize_siret, pseudonymize, siret_is_valid
 from clauses.contract.kinds import KINDS, REGIONS, ColType, Column, Kind, fold
-from clauses.read.files import ROW_COLUMN, SheetTable
+from clauses.read.tables import ROW_COLUMN, SheetTable
 
 log = logging.getLogger(__name__)
 

@@ -58,14 +58,8 @@ from clauses.check.normalize import DuplicateTracker, NormalizedBatch, normalize
 from clauses.check.reports import FileReport, write_report
 from clauses.config import Settings
 from clauses.contract.kinds import KIND_ORDER, KINDS, Kind
-from clauses.read.files import (
-    FileRefused,
-    OpenedFile,
-    TableReader,
-    TextBatch,
-    concat_batches,
-    open_file,
-)
+from clauses.read.files import open_file
+from clauses.read.tables import FileRefused, OpenedFile, TableReader, TextBatch, concat_batches
 from clauses.receive.landing import LandingEntry, temporary_name
 from clauses.warehouse.engine import as_date, bulk_insert, insert_encoded, insert_mappings
 

@@ -25,7 +25,8 @@ from clauses.load.ingest import (
     is_run_failure,
     unreadable_reason,
 )
-from clauses.read.files import FileRefused, open_file
+from clauses.read.files import open_file
+from clauses.read.tables import FileRefused
 from clauses.receive.landing import LandingEntry, name_problem
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,606 @@
+"""CSV files: the encoding (one per file), the separator and header record, then the body in
+record-aligned slices of its bytes parsed by pyarrow, or by Python's csv module where quoting
+is irregular (contract §3)."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from clauses.contract.kinds import (
+    KINDS,
+    Kind,
+)
+from clauses.read.tables import (
+    ALL_KNOWN_KEYS,
+    MAX_LINE_BYTES,
+    SEPARATORS,
+    ColumnPlan,
+    FileRefused,
+    OpenedFile,
+    TableReader,
+    TextBatch,
+    check_header,
+    check_values,
+    concat_batches,
+    detect_kind,
+    field_too_long,
+    filled_rows,
+    header_key,
+    line_too_long,
+    plan_columns,
+)
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+
+_NO_KIND_CSV = (
+    "Aucun type de fichier reconnu : la ligne d'en-tête (première ligne) doit contenir "
+    "« ID participant » et « Heures réalisées » (Heures), « Type de clause » (Marchés), "
+    "« SIRET acheteur » (Contacts), « Type de partenaire » (Partenariats), « Type de bilan » "
+    "(Bilans) ou « ETP conventionnés » (Conventions). Vérifiez aussi que le séparateur est "
+    "« ; », « , » ou une tabulation."
+)
+_NUL_BYTES = (
+    "Ce fichier .csv contient des octets nuls : ce n'est pas un fichier texte CSV "
+    "(fichier binaire renommé, ou texte en UTF-16). Exportez-le au format « CSV UTF-8 » "
+    "ou « CSV (séparateur : point-virgule) »."
+)
+
+log = logging.getLogger(__name__)
+
+# Sizes of the pieces a CSV is read in: they bound memory, whatever the size of the file.
+CSV_BLOCK_BYTES = 8 << 20  # a CSV is parsed in record-aligned slices of about this size
+CAREFUL_ROWS = 50_000  # records per batch of the careful (Python csv) reader
+_NO_DATA = "Le fichier ne contient aucune donnée (seulement des espaces ou des lignes vides)."
+
+# What ends the header record: a line break outside quotes (quoted fields may hold separators
+# and line breaks). Found by a scan, not a repeated regex group, whose backtracking state grows
+# with the line: a single line of 8 Mio cost such a regex 1 Gio.
+_HEADER_STOPS = re.compile(r'["\r\n]')
+_QUOTED = re.compile(r'"[^"]*"')
+# Bytes that Windows-1252 leaves undefined: a file holding one is in neither encoding.
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+_BOM = b"\xef\xbb\xbf"
+# Each byte's class for finding UTF-8 multi-byte sequences fast: "L" a lead byte, "C" a
+# continuation byte, "." any other byte.
+_BYTE_CLASSES = bytes(
+    ord("L") if 0xC2 <= b <= 0xF4 else ord("C") if 0x80 <= b <= 0xBF else ord(".")
+    for b in range(256)
+)
+_LINE_BREAK = re.compile(rb"[\r\n]")
+# What a line of French text written in UTF-8 holds beyond ASCII: the letters and signs of
+# Latin-1 and the others of Windows-1252, general punctuation (’ « … and the narrow no-break
+# space among them) and €. Windows-1252 bytes that happen to decode as UTF-8 mostly give other
+# characters (C9 A0, "É" then a no-break space, is U+0260): such a line is not taken for UTF-8.
+_FRENCH_TEXT = re.compile(
+    "[\x00-\x7f\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
+    "\u02dc\u2000-\u206f\u20ac\u2122]*"
+)
+
+
+def _undecodable(position: int) -> FileRefused:
+    return FileRefused(
+        "Encodage du fichier non reconnu : il n'est ni en UTF-8 ni en Windows-1252 "
+        f"(octet illisible à la position {position}). Enregistrez-le en « CSV UTF-8 »."
+    )
+
+
+def _mixed_encodings(utf8_line: int, other_line: int) -> FileRefused:
+    return FileRefused(
+        "Le fichier mélange deux encodages (UTF-8 et Windows-1252) : par exemple, la ligne "
+        f"{utf8_line} est en UTF-8 et la ligne {other_line} en Windows-1252, et un fichier CSV "
+        "n'a qu'un encodage. Enregistrez-le en « CSV UTF-8 » puis déposez-le à nouveau."
+    )
+
+
+def _csv_encoding(handle: IO[bytes], first: bytes) -> str:
+    """The encoding of the whole file: "utf-8-sig" (BOM), "utf-8" or "cp1252", read by blocks.
+
+    Checks on the way that no byte is NUL (UTF-16 text, binary files).
+    """
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok, cp1252_error = True, -1
+    offset, block = 0, first
+    while block:
+        if b"\x00" in block:
+            raise FileRefused(_NUL_BYTES)
+        if utf8_ok:
+            try:
+                utf8.decode(block, final=False)
+            except UnicodeDecodeError:
+                utf8_ok = False
+        if cp1252_error < 0:
+            match = _CP1252_UNDEFINED.search(block)
+            if match:
+                cp1252_error = offset + match.start()
+        offset += len(block)
+        block = handle.read(CSV_BLOCK_BYTES)
+    if utf8_ok:
+        try:
+            utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            utf8_ok = False
+    if utf8_ok:
+        return "utf-8-sig" if first.startswith(_BOM) else "utf-8"
+    if cp1252_error >= 0:
+        raise _undecodable(cp1252_error)
+    mixed = _utf8_and_other_lines(handle, len(_BOM) if first.startswith(_BOM) else 0)
+    if mixed is not None:
+        raise _mixed_encodings(*mixed)
+    return "cp1252"
+
+
+def _line_breaks(data: bytes, end: int) -> int:
+    """Line breaks (CR LF, LF or CR) in ``data[:end]``."""
+    return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
+
+
+def _utf8_line(chunk: bytes) -> int:
+    """Where the first line of ``chunk`` (whole lines) that is UTF-8 French text holding a
+    multi-byte sequence starts; -1 when none does."""
+    classes = chunk.translate(_BYTE_CLASSES)
+    at, searched = classes.find(b"LC"), 0
+    while at >= 0:
+        start = max(chunk.rfind(b"\n", searched, at), chunk.rfind(b"\r", searched, at)) + 1
+        found = _LINE_BREAK.search(chunk, at)
+        end = found.start() if found else len(chunk)
+        try:
+            text = chunk[start:end].decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if _FRENCH_TEXT.fullmatch(text):
+                return start
+        searched = end
+        at = classes.find(b"LC", end)
+    return -1
+
+
+def _utf8_and_other_lines(handle: IO[bytes], start: int) -> tuple[int, int] | None:
+    """A file that is not UTF-8 as a whole: the first line that is UTF-8 text (with accents, a
+    multi-byte sequence) and the first line that is not UTF-8, both 1-based; None when no line
+    is UTF-8 text: the file is in Windows-1252.
+
+    Lines are judged whole: a Windows-1252 line is taken for UTF-8 only when every one of its
+    accented characters happens to be a valid UTF-8 sequence of French text ("Ã©" alone beside
+    ASCII), which hardly ever happens outside text that was itself UTF-8 once. The file is read
+    again by blocks cut at line breaks; a line longer than MAX_LINE_BYTES refuses the file.
+    """
+    handle.seek(start)
+    carry, lines_before = b"", 0
+    utf8_line: int | None = None
+    other_line: int | None = None
+    while True:
+        block = handle.read(CSV_BLOCK_BYTES)
+        data = carry + block
+        if not block:
+            cut = len(data)
+        else:
+            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+            if cut == len(data) and data.endswith(b"\r"):
+                cut -= 1  # a CR LF may be split between two blocks: the CR goes with the LF
+            if cut <= 0:
+                if len(data) > MAX_LINE_BYTES:
+                    raise line_too_long(lines_before + 1)
+                carry = data
+                continue
+        chunk, carry = data[:cut], data[cut:]
+        if other_line is None:
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError as error:
+                other_line = lines_before + _line_breaks(chunk, error.start) + 1
+        if utf8_line is None and (at := _utf8_line(chunk)) >= 0:
+            utf8_line = lines_before + _line_breaks(chunk, at) + 1
+        if utf8_line is not None and other_line is not None:
+            return utf8_line, other_line
+        if not block:
+            return None
+        lines_before += _line_breaks(chunk, len(chunk))
+
+
+def _split_header(text: str) -> tuple[str, str, int]:
+    """(header record, rest of the text, number of lines the header record spans)."""
+    end, quoted = len(text), False
+    for stop in _HEADER_STOPS.finditer(text):
+        if stop.group() == '"':
+            quoted = not quoted
+        elif not quoted:
+            end = stop.start()
+            break
+    else:
+        if quoted:  # an unbalanced quote in the header: fall back to the first physical line
+            end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=end)
+    header = text[:end]
+    rest = text[end:]
+    if rest.startswith("\r\n"):
+        rest = rest[2:]
+    elif rest[:1] in ("\r", "\n"):
+        rest = rest[1:]
+    lines = 1 + len(re.findall(r"\r\n|\r|\n", header))
+    return header, rest, lines
+
+
+def _parse_header(header: str, separator: str) -> list[str]:
+    reader = csv.reader(io.StringIO(header, newline=""), delimiter=separator)
+    try:
+        return next(reader, [])
+    except csv.Error:  # a header longer than the csv module's field limit (128 Kio)
+        raise field_too_long(1, None) from None
+
+
+def _detect_separator(header: str) -> str:
+    """The separator that splits the header into the most known headers; ties: the most
+    frequent one outside quotes, then `;`, `,`, tab."""
+    unquoted = _QUOTED.sub("", header)
+    best: tuple[tuple[int, int, int], str] | None = None
+    for rank, separator in enumerate(SEPARATORS):
+        try:
+            split = _parse_header(header, separator)
+        except FileRefused:  # a field too long with this separator: another may split it
+            split = []
+        known = sum(header_key(h) in ALL_KNOWN_KEYS for h in split)
+        score = (known, unquoted.count(separator), -rank)
+        if best is None or score > best[0]:
+            best = (score, separator)
+    assert best is not None
+    return best[1]
+
+
+def open_csv(path: Path, size: int) -> OpenedFile:
+    with path.open("rb") as handle:
+        first = handle.read(CSV_BLOCK_BYTES)
+        if first.startswith(b"PK\x03\x04"):
+            raise FileRefused(
+                "Ce fichier .csv est en réalité un classeur Excel (ou une archive zip) : "
+                "renommez-le en .xlsx, ou exportez-le depuis Excel au format « CSV UTF-8 »."
+            )
+        encoding = _csv_encoding(handle, first)
+    codec = "utf-8" if encoding == "utf-8-sig" else encoding
+    start = len(_BOM) if encoding == "utf-8-sig" else 0
+    text = codecs.getincrementaldecoder(codec)().decode(first[start:], final=False)
+    if not text.strip() and size <= CSV_BLOCK_BYTES:
+        raise FileRefused(_NO_DATA)
+    header_text, rest, header_lines = _split_header(text)
+    if len(header_text) > MAX_LINE_BYTES // 4 and len(header_text.encode(codec)) > MAX_LINE_BYTES:
+        raise line_too_long(1)
+    separator = _detect_separator(header_text)
+    headers = [h.strip() for h in _parse_header(header_text, separator)]
+    check_header(headers, 1)
+    kind = detect_kind(headers)
+    if kind is None:
+        raise FileRefused(_NO_KIND_CSV)
+    plan = plan_columns(headers, KINDS[kind])
+    body_offset = start + len(text[: len(text) - len(rest)].encode(codec))
+    data = first[body_offset:] if size <= CSV_BLOCK_BYTES else None
+    table = _CsvTable(kind, plan, path, codec, separator, body_offset, header_lines + 1, data)
+    whole = data is not None
+    if whole:  # small: read now, the file is not opened again
+        table.keep_in_memory()
+    return OpenedFile(path, [table], [], encoding, separator, whole)
+
+
+@dataclass
+class _Records:
+    """The records of a block of CSV bytes that starts at a record boundary."""
+
+    cut: int  # the block's first `cut` bytes hold complete records (0: none yet)
+    lines: int  # line breaks in them
+    starts: np.ndarray  # line of each non-empty record, counted from the block's first line
+    quoted: bool  # whether a quote occurs in them
+    longest: int = 0  # bytes of the longest record
+    longest_start: int = 0  # its line, counted as ``starts``
+
+
+_LF, _CR, _QUOTE = 0x0A, 0x0D, 0x22
+
+
+def _records(block: bytes, separator: int, final: bool) -> _Records | None:
+    """Find the records of ``block`` and the line each starts on, with numpy.
+
+    A line break inside quotes belongs to its value. Returns None when quotes are used in a way
+    that parsers may read differently (a quote inside an unquoted value, text after a closing
+    quote, a quote left open at the end): the careful reader then takes over.
+    """
+    a = np.frombuffer(block, dtype=np.uint8)
+    n = len(a)
+    lf = np.flatnonzero(a == _LF)
+    cr = np.flatnonzero(a == _CR)
+    if len(cr):
+        lone = cr[a[np.minimum(cr + 1, n - 1)] != _LF] if n else cr
+        lone = lone[(lone + 1 < n) | final]  # a CR ending the block may start a CRLF
+        crlf_start = lf - (a[np.maximum(lf - 1, 0)] == _CR) * (lf > 0)
+        seq_start = np.concatenate([crlf_start, lone])
+        seq_end = np.concatenate([lf + 1, lone + 1])
+        order = np.argsort(seq_start, kind="stable")
+        seq_start, seq_end = seq_start[order], seq_end[order]
+    else:
+        seq_start, seq_end = lf, lf + 1
+    quotes = np.flatnonzero(a == _QUOTE)
+    if len(quotes):
+        outside = (np.searchsorted(quotes, seq_start) & 1) == 0
+        ends_at, starts_at = seq_end[outside], seq_start[outside]
+    else:
+        ends_at, starts_at = seq_end, seq_start
+    if final:
+        cut = n
+        record_starts = np.concatenate([[0], ends_at])
+        record_ends = np.concatenate([starts_at, [n]])
+    elif len(ends_at):
+        cut = int(ends_at[-1])
+        record_starts = np.concatenate([[0], ends_at[:-1]])
+        record_ends = starts_at
+    else:
+        return _Records(0, 0, np.empty(0, np.int64), bool(len(quotes)))
+    quotes = quotes[quotes < cut]
+    if len(quotes) and not _quotes_simple(a, quotes, separator, final):
+        return None
+    non_empty = record_ends > record_starts
+    starts = np.searchsorted(seq_end, record_starts[non_empty], side="right").astype(np.int64)
+    lines = int(np.searchsorted(seq_end, cut, side="right"))
+    lengths = (record_ends - record_starts)[non_empty]
+    longest = int(np.argmax(lengths)) if len(lengths) else 0
+    return _Records(
+        cut,
+        lines,
+        starts,
+        bool(len(quotes)),
+        int(lengths[longest]) if len(lengths) else 0,
+        int(starts[longest]) if len(lengths) else 0,
+    )
+
+
+def _quotes_simple(a: np.ndarray, quotes: np.ndarray, separator: int, final: bool) -> bool:
+    """Whether every quote opens a value, closes it, or doubles a quote inside it."""
+    n = len(a)
+    new_run = np.ones(len(quotes), dtype=bool)
+    new_run[1:] = quotes[1:] != quotes[:-1] + 1
+    run_starts = quotes[new_run]
+    lengths = np.diff(np.append(np.flatnonzero(new_run), len(quotes)))
+    inside_before = ((np.cumsum(lengths) - lengths) & 1).astype(bool)
+    inside_after = inside_before ^ (lengths & 1).astype(bool)
+    if inside_after[-1] and final:
+        return False  # a quoted value left open at the end of the file
+    previous = np.where(run_starts > 0, a[np.maximum(run_starts - 1, 0)], _LF)
+    run_ends = run_starts + lengths
+    following = np.where(run_ends < n, a[np.minimum(run_ends, n - 1)], _LF)
+
+    def delimits(values: np.ndarray) -> np.ndarray:
+        return (values == separator) | (values == _LF) | (values == _CR)
+
+    ok = (inside_before | delimits(previous)) & (inside_after | delimits(following))
+    return bool(ok.all())
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read, then the rest of a file."""
+
+    def __init__(self, prefix: bytes, rest: IO[bytes] | None) -> None:
+        self._prefix = memoryview(prefix)
+        self._rest = rest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if len(self._prefix):
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        if self._rest is None:
+            return 0
+        data = self._rest.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _CsvTable(TableReader):
+    def __init__(
+        self,
+        kind: Kind,
+        plan: ColumnPlan,
+        path: Path,
+        codec: str,
+        separator: str,
+        body_offset: int,
+        first_line: int,
+        data: bytes | None,
+    ) -> None:
+        super().__init__(kind, None, plan)
+        self._path = path
+        self._codec = codec
+        self._separator = separator
+        self._body_offset = body_offset
+        self._first_line = first_line
+        self._data = data  # the body, when the file is small
+        self._kept: list[TextBatch] | None = None
+        # Personal columns are not even parsed.
+        self._keep = [p for p in range(plan.width) if p not in plan.personal]
+        self._names = [f"c{i}" for i in range(plan.width)]
+
+    def keep_in_memory(self) -> None:
+        self._kept = list(self._read())
+        self._data = None
+
+    def batches(self) -> Iterator[TextBatch]:
+        if self._kept is not None:
+            yield from self._kept
+        else:
+            yield from self._read()
+
+    def _read(self) -> Iterator[TextBatch]:
+        handle: IO[bytes] | None = None
+        try:
+            if self._data is None:
+                handle = self._path.open("rb")
+                handle.seek(self._body_offset)
+            yield from self._read_from(handle)
+        finally:
+            if handle is not None:
+                handle.close()
+
+    def _read_from(self, handle: IO[bytes] | None) -> Iterator[TextBatch]:
+        """Slices of the body that end on a record boundary, each parsed by pyarrow (or, when
+        pyarrow and the line count disagree, by Python's csv reader)."""
+        separator = ord(self._separator)
+        line = self._first_line
+        pending = self._data if handle is None else b""
+        assert pending is not None
+        eof = handle is None
+        while True:
+            if not eof and len(pending) < CSV_BLOCK_BYTES:
+                assert handle is not None
+                block = handle.read(CSV_BLOCK_BYTES - len(pending))
+                eof = not block
+                pending += block
+            if not pending:
+                return
+            found = _records(pending, separator, final=eof)
+            if found is not None and found.cut == 0:  # no record ends in what was read
+                if len(pending) > MAX_LINE_BYTES:
+                    raise line_too_long(line)
+                assert handle is not None
+                block = handle.read(CSV_BLOCK_BYTES)
+                eof = not block
+                pending += block
+                continue
+            if found is not None and found.longest > MAX_LINE_BYTES:
+                raise line_too_long(line + found.longest_start)
+            if found is None:  # quotes a parser may read otherwise: Python's csv, to the end
+                yield from self._careful(_Prefixed(pending, handle), line)
+                return
+            view = memoryview(pending)
+            chunk = view[: found.cut]
+            batch = self._fast(chunk, found, line)
+            if batch is None:
+                batch = self._careful_chunk(bytes(chunk), line)
+            del chunk, view
+            pending = pending[found.cut :]
+            line += found.lines
+            # The allocator keeps what a slice's parsing freed: give it back, memory stays flat.
+            pa.default_memory_pool().release_unused()
+            if len(batch):
+                yield batch
+            if eof and not pending:
+                return
+
+    def _fast(self, chunk: memoryview, found: _Records, line: int) -> TextBatch | None:
+        """pyarrow's reading of ``chunk``; None when it does not agree with the records found
+        (ragged rows, lines of spaces): the careful reader reads that chunk."""
+        if not len(found.starts):
+            return TextBatch(np.empty(0, np.int64), {})
+        if self._codec == "utf-8":
+            source = pa.BufferReader(pa.py_buffer(chunk))
+        else:
+            source = pa.BufferReader(bytes(chunk).decode(self._codec).encode("utf-8"))
+        names = self._names
+        try:
+            table = pacsv.read_csv(
+                source,
+                read_options=pacsv.ReadOptions(
+                    column_names=names, use_threads=True, block_size=max(1 << 20, len(chunk) // 2)
+                ),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self._separator,
+                    quote_char='"',
+                    double_quote=True,
+                    newlines_in_values=found.quoted,
+                    ignore_empty_lines=True,
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={name: pa.string() for name in names},
+                    include_columns=[names[i] for i in self._keep],
+                    strings_can_be_null=False,
+                    quoted_strings_can_be_null=False,
+                    check_utf8=False,  # the whole file was checked when opened
+                ),
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+            log.debug("pyarrow could not read a CSV chunk (%s): careful path", type(error).__name__)
+            return None
+        if table.num_rows != len(found.starts):
+            return None
+        arrays = {p: table.column(names[p]).combine_chunks() for p in self._keep}
+        return self._batch(arrays, found.starts + line)
+
+    def _careful_chunk(self, chunk: bytes, line: int) -> TextBatch:
+        batches = list(self._careful(io.BytesIO(chunk), line, limit=None))
+        if not batches:
+            return TextBatch(np.empty(0, np.int64), {})
+        return concat_batches(batches)
+
+    def _careful(
+        self, raw: IO[bytes] | io.RawIOBase, first_line: int, limit: int | None = CAREFUL_ROWS
+    ) -> Iterator[TextBatch]:
+        """Python's csv reader: exact line numbers, ragged rows padded, any quoting."""
+        text = io.TextIOWrapper(
+            io.BufferedReader(raw) if isinstance(raw, io.RawIOBase) else raw,  # type: ignore[arg-type]
+            encoding=self._codec,
+            newline="",
+        )
+        reader = csv.reader(text, delimiter=self._separator)
+        records: list[list[str]] = []
+        lines: list[int] = []
+        consumed = 0
+        try:
+            for record in reader:
+                lines.append(first_line + consumed)
+                if sum(map(len, record)) + len(record) > MAX_LINE_BYTES // 4:
+                    # Characters are 1 to 4 bytes: only a long record is encoded to be measured.
+                    separators = self._separator * (len(record) - 1)
+                    if len((separators + "".join(record)).encode(self._codec)) > MAX_LINE_BYTES:
+                        raise line_too_long(first_line + consumed)
+                consumed = reader.line_num
+                records.append(record)
+                if limit is not None and len(records) >= limit:
+                    yield self._careful_batch(records, lines)
+                    records, lines = [], []
+        except csv.Error as error:
+            if "field limit" in str(error):  # a value beyond 128 Kio, far beyond MAX_FIELD_CHARS
+                raise field_too_long(first_line + consumed, None) from None
+            raise FileRefused(
+                f"CSV illisible à partir de la ligne {first_line + consumed} (guillemets non "
+                "refermés ou valeur trop longue) : vérifiez les guillemets de cette ligne."
+            ) from None
+        if records:
+            yield self._careful_batch(records, lines)
+
+    def _careful_batch(self, records: list[list[str]], lines: list[int]) -> TextBatch:
+        widest = max((len(r) for r in records), default=0)
+        positions = sorted(set(self._keep) | set(range(self._plan.width, widest)))
+        arrays = {
+            p: pa.array([r[p] if p < len(r) else None for r in records], type=pa.string())
+            for p in positions
+        }
+        return self._batch(arrays, np.asarray(lines, dtype=np.int64))
+
+    def _batch(self, arrays: dict[int, pa.Array], rows: np.ndarray) -> TextBatch:
+        """Drop blank rows, note the unnamed columns holding data, keep the contract columns."""
+        present = filled_rows(list(arrays.values()), len(rows))
+        if not present.all():
+            mask = pa.array(present)
+            arrays = {p: values.filter(mask) for p, values in arrays.items()}
+            rows = rows[present]
+        unnamed = set(self._plan.unnamed)
+        self._unnamed.check(
+            {p: v for p, v in arrays.items() if p in unnamed or p >= self._plan.width}
+        )
+        columns = {
+            column.name: arrays[p] for p, column in self._plan.contract.items() if p in arrays
+        }
+        check_values(columns, rows, self._plan.headers)
+        return TextBatch(rows, columns)
