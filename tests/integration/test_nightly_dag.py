@@ -115,9 +115,9 @@ def test_one_file_s_failure_is_its_own_and_the_team_is_alerted(
     row = f"{SIRET_A},2024-03,OP1,M1,{SIRET_B},État,{SIRET_D},ETTI,BOUM,Intérim,80,Petit"
     (day / "boum.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
 
-    from clauses.load import ingest
+    from clauses.check import examine
 
-    original = ingest.normalize_batch
+    original = examine.normalize_batch
 
     def fragile(kind, columns, *args, **kwargs):  # type: ignore[no-untyped-def]
         values = columns.get("participant_hash")
@@ -125,7 +125,7 @@ def test_one_file_s_failure_is_its_own_and_the_team_is_alerted(
             raise ZeroDivisionError("a bug only boum.csv triggers")
         return original(kind, columns, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "normalize_batch", fragile)
+    monkeypatch.setattr(examine, "normalize_batch", fragile)
     alerts: list[dict[str, object]] = []
 
     class Webhook(http.server.BaseHTTPRequestHandler):

@@ -17,9 +17,10 @@ import pytest
 import sqlalchemy as sa
 from unit.contract_files import HEURES, heures_row, write_csv
 
+from clauses.check import examine
 from clauses.config import Settings
-from clauses.load import ingest
-from clauses.load.ingest import WAREHOUSE_CHECK, ingest_regions
+from clauses.load.ingest import ingest_regions
+from clauses.load.writes import WAREHOUSE_CHECK
 from clauses.read import csv_files
 from clauses.receive.landing import LandingEntry
 from clauses.warehouse.engine import make_engine, migrate
@@ -37,7 +38,7 @@ def test_a_value_the_warehouse_refuses_quarantines_its_file_alone(
 ) -> None:
     if streamed:  # files of more than 700 bytes are read and loaded by batches of 40 rows
         monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
-        monkeypatch.setattr(ingest, "STREAM_CELLS", 16 * 40)
+        monkeypatch.setattr(examine, "STREAM_CELLS", 16 * 40)
     settings = Settings(tmp_path / "data", postgres_url, KEY)
     folder = settings.landing_dir / "11" / DAY.isoformat()
     folder.mkdir(parents=True)

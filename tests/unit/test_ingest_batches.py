@@ -18,10 +18,11 @@ import sqlalchemy as sa
 import xlsxwriter
 from contract_files import HEURES, SIRET_A, heures_row, write_csv
 
+from clauses.check import examine as examination
+from clauses.check.examine import examine, examine_group, examine_stream, file_report
 from clauses.config import Settings
 from clauses.contract.kinds import KINDS, Kind
-from clauses.load import ingest
-from clauses.load.ingest import examine, examine_group, examine_stream, file_report, ingest_regions
+from clauses.load.ingest import ingest_regions
 from clauses.read import csv_files, sheet_slices, workbooks
 from clauses.read.files import open_file, read_file
 from clauses.receive.landing import LandingEntry
@@ -40,7 +41,7 @@ def tiny_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(workbooks, "XLSX_WHOLE_SHEET_BYTES", 0)
     monkeypatch.setattr(sheet_slices, "XLSX_SLICE_BYTES", 1500)
     monkeypatch.setattr(sheet_slices, "XLSX_SLICE_CELLS", 300)
-    monkeypatch.setattr(ingest, "STREAM_CELLS", 16 * 40)
+    monkeypatch.setattr(examination, "STREAM_CELLS", 16 * 40)
 
 
 def read_both(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, object]:
@@ -359,7 +360,7 @@ def test_a_file_breaking_a_shared_group_is_refused_alone(
         rows = [heures_row(i + 10 * n, **marker) for i in range(9)]
         path = write_csv(folder / f"heures_{n}.csv", HEURES, rows)
         entries[region].append(LandingEntry(region, date(2024, 6, 1), path.name, path))
-    original = ingest.normalize_batch
+    original = examination.normalize_batch
     calls = []
 
     def fragile(kind, columns, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -369,7 +370,7 @@ def test_a_file_breaking_a_shared_group_is_refused_alone(
             raise RuntimeError("a bug that one file's data triggers")
         return original(kind, columns, *args, **kwargs)
 
-    monkeypatch.setattr(ingest, "normalize_batch", fragile)
+    monkeypatch.setattr(examination, "normalize_batch", fragile)
     engine = make_engine(settings.warehouse_url)
     migrate(engine)
     outcomes = ingest_regions(engine, settings, entries, "test-run")
@@ -390,7 +391,7 @@ def test_a_file_breaking_a_shared_group_is_refused_alone(
         status, reason = connection.execute(
             sa.text("SELECT status, reason FROM raw_files WHERE file_name = 'heures_3.csv'")
         ).one()
-    assert status == "refused" and reason == ingest.INTERNAL_ERROR
+    assert status == "refused" and reason == examination.INTERNAL_ERROR
     kept = settings.quarantine_dir / "24" / "2024-06-01"
     assert (kept / "heures_3.csv").read_bytes() == entries["24"][1].path.read_bytes()
     report = (kept / "heures_3.csv.rapport.txt").read_text(encoding="utf-8")
@@ -415,7 +416,7 @@ def test_an_error_of_the_machine_still_fails_the_run(
     def full(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(ingest, "normalize_batch", full)
+    monkeypatch.setattr(examination, "normalize_batch", full)
     engine = make_engine(settings.warehouse_url)
     migrate(engine)
     entries = {"11": [LandingEntry("11", date(2024, 6, 1), path.name, path)]}

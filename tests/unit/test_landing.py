@@ -65,7 +65,7 @@ def test_name_rule() -> None:
 
 
 def test_quarantine_retention(tmp_path: Path) -> None:
-    from clauses.receive.landing import purge_quarantine
+    from clauses.receive.quarantine import purge_quarantine
 
     old = touch(tmp_path / "q" / "11" / "2024-01-15" / "f.csv")
     recent = touch(tmp_path / "q" / "11" / "2024-04-01" / "g.csv")

@@ -106,7 +106,7 @@ def _kind_problem(mode: int) -> str | None:
     return None
 
 
-def _parse_date(text: str) -> date | None:
+def parse_date(text: str) -> date | None:
     try:
         return date.fromisoformat(text) if len(text) == 10 else None
     except ValueError:
@@ -131,7 +131,7 @@ def scan_landing(landing_dir: Path, as_of: date, regions: set[str] | None = None
             if date_entry.is_file(follow_symlinks=False):
                 scan.loose.append(relative)
                 continue
-            receipt = _parse_date(date_entry.name)
+            receipt = parse_date(date_entry.name)
             if receipt is None or not date_entry.is_dir(follow_symlinks=False):
                 scan.outside.append((relative, "dossier de date invalide (AAAA-MM-JJ attendu)"))
                 continue
@@ -175,25 +175,11 @@ def move_loose_files(landing_dir: Path, today: date) -> list[Path]:
     return moved
 
 
-def purge_quarantine(quarantine_dir: Path, today: date, retention_days: int) -> int:
-    """Delete quarantined files (and their reports) received more than `retention_days` ago.
-
-    Quarantine is the one place a file is kept as received, personal data included (contract
-    §3): it is kept only for the configured retention. Returns the number of folders removed.
-    """
-    removed = 0
-    if not quarantine_dir.is_dir():
-        return removed
-    for region_dir in quarantine_dir.iterdir():
-        if not region_dir.is_dir() or region_dir.is_symlink():
-            continue
-        for date_dir in region_dir.iterdir():
-            received = _parse_date(date_dir.name)
-            if received is not None and (today - received).days > retention_days:
-                shutil.rmtree(date_dir)
-                removed += 1
-    if removed:
-        log.info(
-            "quarantine: removed %d receipt folders older than %d days", removed, retention_days
-        )
-    return removed
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a regular file's bytes, never following a symbolic link."""
+    digest = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -20,7 +20,8 @@ from clauses.compute.figures import compute_as_of
 from clauses.config import TIMEZONE, Settings
 from clauses.load.ingest import RegionIngest, ingest_regions
 from clauses.publish.tables import publish_extracts
-from clauses.receive.landing import LandingEntry, move_loose_files, purge_quarantine, scan_landing
+from clauses.receive.landing import LandingEntry, move_loose_files, scan_landing
+from clauses.receive.quarantine import purge_quarantine
 from clauses.run.status import record_decisions
 from clauses.warehouse.engine import (
     INGEST_LOCK,

@@ -14,20 +14,19 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from clauses.check.reports import FileReport
-from clauses.load.ingest import (
+from clauses.check.examine import (
     ExaminedFile,
     examine,
     examine_apart,
     examine_stream,
     file_report,
-    file_sha256,
     is_run_failure,
     unreadable_reason,
 )
+from clauses.check.reports import FileReport
 from clauses.read.files import open_file
 from clauses.read.tables import FileRefused
-from clauses.receive.landing import LandingEntry, name_problem
+from clauses.receive.landing import LandingEntry, file_sha256, name_problem
 
 log = logging.getLogger(__name__)
 

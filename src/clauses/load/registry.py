@@ -1,0 +1,160 @@
+"""The file registry (`raw_files`, `raw_loads`, `dq_results`): what was received, read, loaded
+or refused, and why; one row per entry of the landing zone."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from clauses.check.expectations import (
+    CheckResult,
+)
+from clauses.receive.landing import LandingEntry
+from clauses.warehouse.engine import as_date, insert_mappings
+
+log = logging.getLogger(__name__)
+
+log = logging.getLogger(__name__)
+
+
+def registered_outcome(status: str, kinds: str, n_rows: int | None, reason: str) -> dict[str, Any]:
+    return {"status": status, "kinds": kinds, "n_rows": n_rows, "reason": reason}
+
+
+def known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, str]]:
+    if not regions:
+        return set()
+    statement = sa.text(
+        "SELECT receipt_date, file_name, sha256 FROM raw_files WHERE region IN :regions"
+    ).bindparams(sa.bindparam("regions", expanding=True))
+    with engine.connect() as connection:
+        rows = connection.execute(statement, {"regions": regions}).all()
+    return {(as_date(d), name, sha) for d, name, sha in rows}
+
+
+def registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, Any]]:
+    """The outcome first recorded for each of these contents received before."""
+    found: dict[str, dict[str, Any]] = {}
+    statement = sa.text(
+        "SELECT sha256, status, kinds, n_rows, reason FROM raw_files "
+        "WHERE sha256 IN :shas ORDER BY file_id"
+    ).bindparams(sa.bindparam("shas", expanding=True))
+    with engine.connect() as connection:
+        for start in range(0, len(shas), 500):
+            part = shas[start : start + 500]
+            for row in connection.execute(statement, {"shas": part}).mappings():
+                found.setdefault(
+                    row["sha256"],
+                    registered_outcome(row["status"], row["kinds"], row["n_rows"], row["reason"]),
+                )
+    return found
+
+
+def already_loaded(connection: Connection, shas: list[str]) -> set[str]:
+    if not shas:
+        return set()
+    statement = sa.text("SELECT sha256 FROM raw_loads WHERE sha256 IN :shas").bindparams(
+        sa.bindparam("shas", expanding=True)
+    )
+    found: set[str] = set()
+    for start in range(0, len(shas), 500):
+        found |= {r[0] for r in connection.execute(statement, {"shas": shas[start : start + 500]})}
+    return found
+
+
+def registry_row(
+    entry: LandingEntry,
+    sha: str,
+    run_id: str,
+    now: datetime,
+    *,
+    status: str,
+    kinds: str,
+    n_rows: int | None,
+    reason: str,
+    report_path: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "region": entry.region,
+        "receipt_date": entry.receipt_date,
+        "file_name": entry.file_name,
+        "sha256": sha,
+        "status": status,
+        "kinds": kinds,
+        "n_rows": n_rows,
+        "reason": reason,
+        "report_path": report_path,
+        "run_id": run_id,
+        "registered_at": now,
+    }
+
+
+def register_entry(
+    engine: Engine,
+    entry: LandingEntry,
+    sha: str,
+    run_id: str,
+    *,
+    status: str,
+    kinds: str,
+    n_rows: int | None,
+    reason: str,
+    report_path: str | None = None,
+) -> None:
+    row = registry_row(
+        entry,
+        sha,
+        run_id,
+        datetime.now(UTC),
+        status=status,
+        kinds=kinds,
+        n_rows=n_rows,
+        reason=reason,
+        report_path=report_path,
+    )
+    try:
+        with engine.begin() as connection:
+            insert_mappings(connection, "raw_files", [row])
+    except sa.exc.IntegrityError:
+        log.info("entry %s/%s already registered by another run", entry.region, entry.file_name)
+
+
+QUALITY_COLUMNS = (
+    "sha256",
+    "kind",
+    "sheet",
+    "expectation",
+    "column_name",
+    "level",
+    "success",
+    "element_count",
+    "unexpected_count",
+    "examples",
+    "run_id",
+)
+
+
+def quality_rows(sha: str, checks: Sequence[CheckResult], run_id: str) -> list[tuple[Any, ...]]:
+    """One dq_results row (QUALITY_COLUMNS) per check."""
+    return [
+        (
+            sha,
+            str(c.kind),
+            c.sheet,
+            c.check,
+            c.column,
+            c.level,
+            c.success,
+            c.element_count,
+            c.unexpected_count,
+            json.dumps(c.examples, ensure_ascii=False) if c.examples else None,
+            run_id,
+        )
+        for c in checks
+    ]
