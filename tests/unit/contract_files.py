@@ -34,6 +34,16 @@ def luhn_ok(number: str) -> bool:
     return total % 10 == 0
 
 
+def siret_ok(siret: str) -> bool:
+    """Reference check of a 14-digit SIRET, digit by digit (domain.md): Luhn on the SIRET and
+    on its SIREN; La Poste's establishments (SIREN 356000000): digit sum a multiple of 5."""
+    if len(siret) != 14 or not siret.isdigit():
+        return False
+    if siret.startswith("356000000"):
+        return sum(map(int, siret)) % 5 == 0
+    return luhn_ok(siret) and luhn_ok(siret[:9])
+
+
 def make_siret(siren8: str, nic4: str) -> str:
     """A valid SIRET from 8 SIREN digits and 4 establishment digits (check digits added)."""
     siren = siren8 + luhn_digit(siren8)

@@ -338,30 +338,6 @@ def parse_month(values: pd.Series) -> pd.Series:
     return _per_unique(values, _months, "object")
 
 
-def parse_enum(values: pd.Series, choices: tuple[str, ...]) -> pd.Series:
-    """The canonical spelling in ``choices`` of each value, compared without case, accents,
-    surrounding spaces or apostrophe style ("cdi", " CDI ", "Interim" -> "CDI", "CDI",
-    "Intérim"); None when it matches none."""
-    return _per_unique(values, _enum_parser(choices), "object")
-
-
-def parse_enum_list(values: pd.Series, choices: tuple[str, ...]) -> pd.Series:
-    """Lists of ``choices`` separated by "|" or ",", each item matched as :func:`parse_enum`
-    does, returned joined by "|" in the order of ``choices``, without repeats ("brsa, DELD" ->
-    "DELD|BRSA"); empty items are skipped. None when an item is unknown or there is none."""
-    return _per_unique(values, _enum_list_parser(choices), "object")
-
-
-def parse_region(values: pd.Series) -> pd.Series:
-    """INSEE region codes on two characters ("1" or "1.0" -> "01"); None if not one of the 18."""
-    return _per_unique(values, _regions, "object")
-
-
-def parse_legal_category(values: pd.Series) -> pd.Series:
-    """INSEE legal categories: 4 digits ("7210", or "7210.0" from a number cell); else None."""
-    return _per_unique(values, _legal_categories, "object")
-
-
 def parse_siret(values: pd.Series) -> pd.Series:
     """Valid SIRETs as 14-digit text, after :func:`clauses.contract.identifiers.normalize_siret`;
     None when missing or invalid."""

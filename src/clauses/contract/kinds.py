@@ -24,7 +24,6 @@ class Kind(StrEnum):
 
 
 KIND_ORDER: tuple[Kind, ...] = tuple(Kind)
-ACTIVITY_KINDS: tuple[Kind, ...] = (Kind.HEURES, Kind.MARCHES, Kind.CONTACTS, Kind.PARTENARIATS)
 
 
 class ColType(StrEnum):
