@@ -6,9 +6,10 @@ import json
 from datetime import date
 from pathlib import Path
 
-from clauses.check.expectations import BLOCKING, WARNING, CheckResult
+from clauses.check.expectations import CheckResult
 from clauses.check.reports import FileReport, write_report
 from clauses.contract.kinds import Kind
+from clauses.contract.vocabulary import Level
 
 NAME_MAX = 255  # bytes in a file name (ext4, XFS, tmpfs...)
 
@@ -51,8 +52,8 @@ def test_motif_and_report_stay_short_whatever_the_file_holds() -> None:
         "en quarantaine",
         kinds=["Heures"],
         rows=2,
-        failures=[_failure(BLOCKING, f"c{n}") for n in range(100)]
-        + [_failure(WARNING, f"w{n}") for n in range(30)],
+        failures=[_failure(Level.BLOCKING, f"c{n}") for n in range(100)]
+        + [_failure(Level.WARNING, f"w{n}") for n in range(30)],
         ignored_sheets=[f"Feuille {n}" for n in range(500)],
         unknown_columns=unknown,
         personal_columns=[f"Nom {n}" for n in range(1_000)],

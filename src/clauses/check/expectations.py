@@ -25,11 +25,11 @@ import pandas as pd
 from clauses.check.normalize import FILE_COLUMN, ROW_COLUMN, NormalizedBatch
 from clauses.config import EXPECTATIONS_DIR
 from clauses.contract.kinds import KINDS, Kind
+from clauses.contract.vocabulary import Level
 
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 20
-BLOCKING, WARNING = "blocking", "warning"
 UNIQUE_KEY_CHECK = "expect_compound_columns_to_be_unique"
 
 
@@ -164,7 +164,7 @@ def validate_batch(
                     sheet=table.sheet,
                     check=config.type,
                     column=column,
-                    level=str(meta.get("level", BLOCKING)),
+                    level=str(meta.get("level", Level.BLOCKING)),
                     message=str(meta.get("message", "")),
                     success=count == 0,
                     element_count=table.rows,
@@ -185,7 +185,7 @@ def missing_column_checks(kind: Kind, table: TableToValidate) -> list[CheckResul
             sheet=table.sheet,
             check="required_column_present",
             column=header,
-            level=BLOCKING,
+            level=Level.BLOCKING,
             message="colonne obligatoire absente : ajoutez-la avec cet intitulé",
             success=False,
             element_count=table.rows,
@@ -317,4 +317,4 @@ def _display(value: Any) -> str:
 
 
 def is_blocking_failure(result: CheckResult) -> bool:
-    return not result.success and result.level == BLOCKING
+    return not result.success and result.level == Level.BLOCKING

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from clauses.check.expectations import BLOCKING, CheckResult
+from clauses.check.expectations import CheckResult
 from clauses.contract.kinds import REGIONS
+from clauses.contract.vocabulary import Level
 from clauses.receive.landing import fitting_name, temporary_name
 
 # A file may hold thousands of unknown columns or sheets: a Motif or a report lists the first
@@ -55,11 +56,11 @@ class FileReport:
 
     @property
     def blocking(self) -> list[CheckResult]:
-        return [f for f in self.failures if f.level == BLOCKING]
+        return [f for f in self.failures if f.level == Level.BLOCKING]
 
     @property
     def warnings(self) -> list[CheckResult]:
-        return [f for f in self.failures if f.level != BLOCKING]
+        return [f for f in self.failures if f.level != Level.BLOCKING]
 
     def reason(self) -> str:
         """One line for fichiers.csv (Motif), of bounded length whatever the file: its lists
@@ -101,7 +102,7 @@ class FileReport:
                     "type": str(f.kind),
                     "onglet": f.sheet,
                     "colonne": f.column,
-                    "niveau": "bloquant" if f.level == BLOCKING else "avertissement",
+                    "niveau": Level(f.level).label,
                     "regle": f.message,
                     "controle": f.check,
                     "lignes_concernees": f.unexpected_count,

@@ -11,7 +11,6 @@ from typing import Any
 
 from clauses.compute.rules import Rules
 
-LEVEL_LABELS = {"blocking": "bloquant", "warning": "avertissement"}
 NARROW_NBSP = "\u202f"
 
 

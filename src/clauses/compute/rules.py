@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from clauses.config import RULES_DIR
+from clauses.contract.vocabulary import Level
 
 RULE_IDS = ("R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09")
-LEVELS = ("blocking", "warning")
+LEVELS = tuple(Level)
 
 
 @dataclass(frozen=True)

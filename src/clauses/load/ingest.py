@@ -50,6 +50,7 @@ from clauses.check.normalize import NormalizedBatch
 from clauses.check.reports import FileReport, write_report
 from clauses.config import Settings
 from clauses.contract.kinds import Kind
+from clauses.contract.vocabulary import FileStatus
 from clauses.load.registry import (
     QUALITY_COLUMNS,
     already_loaded,
@@ -324,7 +325,7 @@ class _Ingestion:
                     entry,
                     work.sha256,
                     self.run_id,
-                    **registered_outcome("refused", "", None, reason),
+                    **registered_outcome(FileStatus.REFUSED, "", None, reason),
                 )
                 self.outcomes[entry.region].copies += 1
 
@@ -341,7 +342,7 @@ class _Ingestion:
             entry,
             sha,
             self.run_id,
-            status="refused",
+            status=FileStatus.REFUSED,
             kinds="",
             n_rows=None,
             reason=reason,
@@ -488,7 +489,7 @@ class _Ingestion:
         for item in items:
             report = reports[id(item)]
             fields = registered_outcome(
-                "quarantined" if item.blocking else "loaded",
+                FileStatus.QUARANTINED if item.blocking else FileStatus.LOADED,
                 "|".join(report.kinds),
                 report.rows,
                 report.reason(),

@@ -14,11 +14,11 @@ from sqlalchemy.engine import Connection
 
 from clauses.check.examine import ExaminedFile, ExaminedTable
 from clauses.check.expectations import (
-    BLOCKING,
     CheckResult,
 )
 from clauses.check.normalize import NormalizedBatch
 from clauses.contract.kinds import KINDS, Kind
+from clauses.contract.vocabulary import Level
 from clauses.warehouse.engine import insert_encoded
 
 log = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ def warehouse_refusal(
         sheet=None,
         check=WAREHOUSE_CHECK,
         column=column,
-        level=BLOCKING,
+        level=Level.BLOCKING,
         message="valeur que l'entrepôt de données ne peut pas enregistrer (hors des limites de "
         "sa colonne) : corrigez-la, ou signalez ce fichier à votre DREETS s'il vous semble juste",
         success=False,

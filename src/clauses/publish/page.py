@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from clauses.contract.vocabulary import DECISIONS, Decision
+
 __all__ = [
     "IndicatorBar",
     "SummaryData",
@@ -49,13 +51,12 @@ GRID = "#dde1e8"
 BLUE = "#000091"  # "bleu France"
 LIGHT = "#b8c0d4"
 DECISION_COLOURS: dict[str, str] = {
-    "libérable": "#2e7d32",
-    "à examiner": "#e67e00",
-    "suspendu": "#c62828",
-    "reversement": "#6a1b9a",
-    "en cours": "#8a8a8a",
+    Decision.LIBERABLE: "#2e7d32",
+    Decision.A_EXAMINER: "#e67e00",
+    Decision.SUSPENDU: "#c62828",
+    Decision.REVERSEMENT: "#6a1b9a",
+    Decision.EN_COURS: "#8a8a8a",
 }
-DECISION_ORDER = ("libérable", "à examiner", "suspendu", "reversement", "en cours")
 OTHER_DECISION = "#455a64"
 LOADED = "#3a6fb0"
 PROBLEM = "#c62828"
@@ -423,7 +424,7 @@ def _decision_colour(decision: str) -> str:
 
 def _decision_rank(decision: str) -> int:
     key = decision.strip().casefold()
-    return DECISION_ORDER.index(key) if key in DECISION_ORDER else len(DECISION_ORDER)
+    return DECISIONS.index(Decision(key)) if key in DECISIONS else len(DECISIONS)
 
 
 def _decision_chart(decisions: Sequence[tuple[str, int, Decimal]]) -> str:

@@ -24,9 +24,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.compute.explanations import LEVEL_LABELS
 from clauses.compute.rules import rules_for
 from clauses.contract.kinds import REGIONS
+from clauses.contract.vocabulary import DECISIONS, Decision, Level
 from clauses.publish import files as extracts
 from clauses.publish import page as visual
 from clauses.publish.files import MANIFEST_NAME, Fmt, Table, deliver_folder, write_extract
@@ -234,7 +234,7 @@ def region_tables(
         "anomalies",
         "Anomalies",
         ANOMALY_COLUMNS,
-        [(n, y, v, rule, LEVEL_LABELS[lv], m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
+        [(n, y, v, rule, Level(lv).label, m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
     )
     files = connection.execute(
         sa.text(
@@ -530,7 +530,6 @@ INDICATORS = (
     ("Marchés accompagnés", "marches_accompagnes", "objectif_marches_accompagnes"),
     ("Partenariats", "partenariats", "objectif_partenariats"),
 )
-DECISION_ORDER = ("libérable", "à examiner", "suspendu", "reversement", "en cours")
 SUMMARY_PAGE = "synthese.html"
 
 
@@ -563,10 +562,10 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
             )
         )
     decisions = []
-    for decision in DECISION_ORDER:
+    for decision in DECISIONS:
         chosen = [s for s in strands if s["decision"] == decision]
         amount = sum(s["montant_propose_cents"] or 0 for s in chosen)
-        decisions.append((decision, len(chosen), Decimal(amount) / 100))
+        decisions.append((decision.value, len(chosen), Decimal(amount) / 100))
     hours = connection.execute(
         sa.text(
             "SELECT mois, SUM(heures) FROM mart_monthly_hours WHERE as_of = :d"
@@ -605,10 +604,10 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
             ("ETP conventionnés", french_number(sum(s["etp_conventionnes"] for s in strands), 1)),
             ("ETP en poste", french_number(sum(s["etp_en_poste"] for s in strands), 1)),
             ("Heures d'insertion", french_number(sum(s["heures"] or 0 for s in strands), 0)),
-            ("Soldes libérables", money(float(total["libérable"]))),
-            ("Soldes à examiner", money(float(total["à examiner"]))),
+            ("Soldes libérables", money(float(total[Decision.LIBERABLE]))),
+            ("Soldes à examiner", money(float(total[Decision.A_EXAMINER]))),
             ("Soldes suspendus", money(withheld / 100)),
-            ("À reverser", money(float(-total["reversement"]))),
+            ("À reverser", money(float(-total[Decision.REVERSEMENT]))),
         ],
         indicators=bars,
         decisions=decisions,

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from clauses.compute.explanations import euros, french_date, french_number
 from clauses.compute.figures import compute_as_of
+from clauses.contract.vocabulary import Level
 
 STATUS_LABELS = {"passed": "respectée", "failed": "EN ÉCHEC", "not_evaluated": "non évaluée"}
-LEVEL_LABELS = {"blocking": "bloquante", "warning": "avertissement"}
 
 
 def ensure_computed(engine: Engine, as_of: date) -> None:
@@ -120,7 +120,7 @@ def explain(engine: Engine, num_convention: str, millesime: int, as_of: date) ->
         if rule["status"] == "failed":
             detail = f" ; mesuré {rule['measured_text']} ; attendu {rule['expected_text']}"
         lines.append(
-            f"  {rule['rule_id']} ({LEVEL_LABELS[rule['level']]}) : "
+            f"  {rule['rule_id']} (niveau {Level(rule['level']).label}) : "
             f"{STATUS_LABELS[rule['status']]}{detail}"
         )
     amount = s["montant_propose_cents"]

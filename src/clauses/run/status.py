@@ -12,10 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clauses.contract.kinds import REGIONS
+from clauses.contract.vocabulary import DECISIONS, FileStatus
 
 log = logging.getLogger(__name__)
 
-STATUS_FR = {"loaded": "chargé", "quarantined": "en quarantaine", "refused": "refusé"}
+
+def _status_label(status: str) -> str:
+    return FileStatus(status).label if status in tuple(FileStatus) else status
 
 
 def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
@@ -59,13 +62,17 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
                 "name": name,
                 "service": service,
                 "last_files": [
-                    {"received": str(d), "file": n, "status": STATUS_FR.get(s, s)}
+                    {
+                        "received": str(d),
+                        "file": n,
+                        "status": FileStatus(s).label if s in tuple(FileStatus) else s,
+                    }
                     for _, d, n, s, _ in mine[:last_files]
                 ],
                 "quarantined": [
                     {"received": str(d), "file": n, "reason": r}
                     for _, d, n, s, r in mine
-                    if s == "quarantined"
+                    if s == FileStatus.QUARANTINED
                 ],
                 "decisions": {d: n for c, d, n in decisions if c == code},
                 "last_run": {k: str(v) if v is not None else None for k, v in last_run.items()}
@@ -76,13 +83,7 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
     return {"as_of": str(as_of) if as_of else None, "regions": regions}
 
 
-DECISION_COLUMNS = {
-    "en cours": "n_en_cours",
-    "libérable": "n_liberable",
-    "à examiner": "n_a_examiner",
-    "suspendu": "n_suspendu",
-    "reversement": "n_reversement",
-}
+DECISION_COLUMNS = {decision: decision.count_column for decision in DECISIONS}
 
 
 def record_decisions(

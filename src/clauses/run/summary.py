@@ -10,10 +10,8 @@ import sqlalchemy as sa
 
 from clauses.config import load_settings
 from clauses.contract.kinds import REGIONS
+from clauses.contract.vocabulary import DECISIONS, STATUTS
 from clauses.warehouse.engine import make_engine
-
-STATUSES = ("chargé", "remplacé", "en quarantaine", "refusé", "doublon")
-DECISIONS = ("en cours", "libérable", "à examiner", "suspendu", "reversement")
 
 
 def print_summary(as_of: date) -> None:
@@ -38,7 +36,7 @@ def print_summary(as_of: date) -> None:
     per_decision = {(r, d): n for r, d, n in decisions}
     header = (
         f"{'région':<28}"
-        + "".join(f"{s[:10]:>11}" for s in STATUSES)
+        + "".join(f"{s[:10]:>11}" for s in STATUTS)
         + " | "
         + "".join(f"{d[:10]:>11}" for d in DECISIONS)
     )
@@ -47,7 +45,7 @@ def print_summary(as_of: date) -> None:
     for code, (name, _) in REGIONS.items():
         print(
             f"{code + ' ' + name:<28.28}"
-            + "".join(f"{per_file.get((code, s), 0):>11}" for s in STATUSES)
+            + "".join(f"{per_file.get((code, s), 0):>11}" for s in STATUTS)
             + " | "
             + "".join(f"{per_decision.get((code, d), 0):>11}" for d in DECISIONS)
         )
