@@ -23,7 +23,8 @@ def test_explain_and_diff(data_dir: Path) -> None:
     assert "Fraction en poste f = 0,502732" in text
     assert "Subvention éligible = min(subvention, plafond) × f, arrondie au centime = " in text
     assert "21\u202f114,75 €" in text and "1\u202f114,75 €" in text
-    assert "R01 (avertissement) : EN ÉCHEC" in text and "R04 (bloquante) : respectée" in text
+    assert "R01 (niveau avertissement) : EN ÉCHEC" in text
+    assert "R04 (niveau bloquant) : respectée" in text
     assert "Décision : à examiner" in text
     assert text.count("registre_2024.csv") == 1 and "heures_2024-02.csv" not in text
 
