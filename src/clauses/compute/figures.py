@@ -17,10 +17,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.compute import explanations, rules
+import clauses.compute
+import clauses.contract
 from clauses.compute.explanations import describe
 from clauses.compute.rules import Rules, refresh_rule_tables, rules_for
 from clauses.config import RULES_DIR, SQL_DIR
+from clauses.fingerprint import update_with_sources
 from clauses.warehouse.engine import COMPUTE_LOCK, as_date, insert_mappings, sql_statements
 
 log = logging.getLogger(__name__)
@@ -86,9 +88,9 @@ def inputs_fingerprint(connection: Connection, as_of: date, rules_dir: Path = RU
     )
     for entry in entries:
         digest.update(repr(tuple(str(value) for value in entry)).encode())
-    code = [Path(__file__), Path(explanations.__file__), Path(rules.__file__)]
-    for path in [*sorted(rules_dir.glob("*.toml")), *sorted(SQL_DIR.glob("*.sql")), *code]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    update_with_sources(
+        digest, [clauses.compute, clauses.contract], [(rules_dir, "*.toml"), (SQL_DIR, "*.sql")]
+    )
     return digest.hexdigest()
 
 

@@ -24,10 +24,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+import clauses.compute
+import clauses.contract
+import clauses.publish
 from clauses.compute.rules import rules_for
 from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import DECISIONS, Decision, Level
-from clauses.publish import files as extracts
+from clauses.fingerprint import update_with_sources
 from clauses.publish import page as visual
 from clauses.publish.files import MANIFEST_NAME, Fmt, Table, deliver_folder, write_extract
 
@@ -446,8 +449,7 @@ def rendering_code_sha256() -> str:
     """The code that turns the tables into files (read once per process): a change in it
     changes every extract's content."""
     digest = hashlib.sha256()
-    for module in (__file__, extracts.__file__, visual.__file__):
-        digest.update(Path(str(module)).read_bytes())
+    update_with_sources(digest, [clauses.publish, clauses.contract, clauses.compute])
     return digest.hexdigest()
 
 
