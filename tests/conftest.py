@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +10,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "plugins"))  # as Airflow does for the DAG files
-sys.path.insert(0, str(ROOT / "tests"))
 
 POSTGRES_ENV = "CLAUSES_TEST_POSTGRES_URL"
 TEST_KEY = "test-pseudonymisation-key-not-for-production"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from small_landing import write_small_landing
+from support.small_landing import write_small_landing
 
 from clauses.config import load_settings
 from clauses.run.pipeline import run_date

@@ -33,8 +33,8 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 import xlsxwriter
-from airflow_stack import fresh_postgres_database
-from unit.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, make_siret
+from support.airflow_stack import fresh_postgres_database
+from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, make_siret
 
 from clauses.contract.kinds import KINDS, Kind
 from clauses.warehouse.engine import make_engine
@@ -228,7 +228,6 @@ class Corpus:
     entries: dict[tuple[str, str], Expected]  # (region, shown name) -> expectation
     sources: dict[tuple[str, str], bytes]  # bytes of every entry that is a regular file
     outside: dict[str, str]  # path relative to landing/ -> reason (run summary)
-    known_gaps: dict[tuple[str, str], str]  # entries whose expectation the code misses today
 
     def put(self, name: str | bytes, data: bytes, expected: Expected, region: str = "11") -> Path:
         folder = self.landing / region / DAY
@@ -261,7 +260,7 @@ MIXED = "mélange deux encodages (UTF-8 et Windows-1252)"
 def build_corpus(root: Path) -> Corpus:
     landing, outside_dir = root / "landing", root / "elsewhere"
     outside_dir.mkdir(parents=True)
-    corpus = Corpus(landing, outside_dir, {}, {}, {}, {})
+    corpus = Corpus(landing, outside_dir, {}, {}, {})
     put = corpus.put
 
     # ---- good files: every row must be loaded (each Heures file its own month) -------------
@@ -893,8 +892,7 @@ def test_each_entry_is_listed_with_the_right_status_and_reason(outcome: Outcome)
     problems = {
         key: problem
         for key, expected in corpus.entries.items()
-        if key not in corpus.known_gaps
-        and (problem := matches(expected, outcome.files.get(key))) is not None
+        if (problem := matches(expected, outcome.files.get(key))) is not None
     }
     assert not problems, "\n".join(f"{k}: {p}" for k, p in problems.items())
     listed = {key for key in outcome.files if key[0] in ("11", "24")}
@@ -931,7 +929,7 @@ def test_good_files_are_loaded_with_every_row(outcome: Outcome) -> None:
 
 def test_quarantine_holds_reports_and_copies_only_of_what_was_read(outcome: Outcome) -> None:
     for (region, name), expected in outcome.corpus.entries.items():
-        if expected.status == "chargé" or (region, name) in outcome.corpus.known_gaps:
+        if expected.status == "chargé":
             continue
         if expected.status == "doublon":
             continue
@@ -988,16 +986,6 @@ def test_formula_payloads_reach_the_extracts_neutralised(outcome: Outcome) -> No
     assert not formulas
     for path in extracts.rglob("*.html"):
         assert "<script>alert" not in path.read_text(encoding="utf-8")
-
-
-def test_known_gaps_are_still_open(outcome: Outcome) -> None:
-    """Expectations the code misses today (named in `known_gaps`): when one is closed, this
-    xfail turns into a failure, and the entry moves back among the checked ones."""
-    gaps = outcome.corpus.known_gaps
-    closed = [k for k in gaps if matches(outcome.corpus.entries[k], outcome.files.get(k)) is None]
-    assert not closed, f"closed gaps, to move back among the checked entries: {closed}"
-    if gaps:
-        pytest.xfail("; ".join(f"{key[1]}: {why}" for key, why in gaps.items()))
 
 
 def test_a_long_but_valid_name_is_quarantined_like_any_other(tmp_path: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
-from unit.contract_files import make_siret
+from support.contract_files import make_siret
 
 from clauses.contract.kinds import KINDS, Kind
 from clauses.warehouse.engine import make_engine

@@ -12,12 +12,12 @@ from pathlib import Path
 import pendulum
 import pytest
 import sqlalchemy as sa
-from small_landing import (
+from support.contract_files import SIRET_A, SIRET_B, SIRET_D
+from support.small_landing import (
     EXPECTED_CONVENTION_2025_03_01,
     EXPECTED_FILES_2025_03_01,
     write_small_landing,
 )
-from unit.contract_files import SIRET_A, SIRET_B, SIRET_D
 
 from clauses.warehouse.engine import make_engine
 

@@ -10,9 +10,9 @@ from datetime import date
 from pathlib import Path
 from unittest import mock
 
-import oracle
 import pytest
-from oracle import expected_anomalies, expected_conventions, expected_files
+from support import oracle
+from support.oracle import expected_anomalies, expected_conventions, expected_files
 
 from clauses.config import load_settings
 from clauses.run.pipeline import run_date

@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 import xlsxwriter
-from unit.contract_files import SIRET_A, SIRET_C, SIRET_D
+from support.contract_files import SIRET_A, SIRET_C, SIRET_D
 
 from clauses.contract.kinds import KINDS, Kind
 from clauses.warehouse.engine import make_engine

@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
-from small_landing import write_small_landing
+from support.small_landing import write_small_landing
 
 from clauses.config import load_settings
 from clauses.run.pipeline import run_date

@@ -5,8 +5,9 @@ rendering; LibreOffice Calc converts an extract workbook to CSV (to read the cel
 LibreOffice understood them) and to PDF. The screenshot and page 1 of the PDF are copied to
 ``test-artifacts/`` (git-ignored) for a human to look at.
 
-The tools are installed with apt-get when missing (root only). When that is impossible the
-tests are skipped, unless the environment variable CI is set, in which case they fail.
+The tools come from Debian's packages: `.ci/run` installs them (chromium, LibreOffice Calc,
+poppler-utils) with `.ci/install-rendering-tools` when missing; a test never installs anything.
+Without them the tests are skipped, unless the environment variable CI is set: then they fail.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import re
 import shutil
 import struct
 import subprocess
-import time
 import zlib
 from dataclasses import dataclass
 from datetime import date
@@ -35,8 +35,6 @@ log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-INSTALL_LOG = ARTIFACTS / "rendering-tools-install.log"
-INSTALL_TIMEOUT = 900  # seconds, apt-get update and install together
 CHROMIUM_TIMEOUT = 180
 SOFFICE_TIMEOUT = 300
 WINDOW = (1200, 2400)
@@ -44,8 +42,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NNBSP = "\u202f"
 HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "+cmd|' /C calc'!A0"
-CALC_PACKAGE = "libreoffice-calc-nogui"
-CALC_FALLBACK = "libreoffice-calc"
 
 
 @dataclass(frozen=True)
@@ -67,85 +63,12 @@ def _find_tools() -> tuple[str | None, str | None, str | None]:
     return shutil.which("chromium"), soffice, shutil.which("pdftoppm")
 
 
-def _run_logged(command: list[str], log_file, deadline: float) -> None:  # noqa: ANN001
-    """Run an apt command, its output appended to the install log, within the deadline."""
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise subprocess.TimeoutExpired(command, 0)
-    log_file.write(f"\n$ {' '.join(command)}\n")
-    log_file.flush()
-    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    subprocess.run(
-        command,
-        stdout=log_file,
-        stderr=subprocess.STDOUT,
-        env=env,
-        check=True,
-        timeout=remaining,
-    )
-
-
-def _calc_package() -> str:
-    """libreoffice-calc-nogui when the package registry has it, else libreoffice-calc."""
-    policy = subprocess.run(
-        ["apt-cache", "policy", CALC_PACKAGE], capture_output=True, text=True, timeout=120
-    )
-    match = re.search(r"Candidate:\s*(\S+)", policy.stdout)
-    if policy.returncode == 0 and match and match.group(1) != "(none)":
-        return CALC_PACKAGE
-    return CALC_FALLBACK
-
-
 @pytest.fixture(scope="session")
 def rendering_tools() -> RenderingTools:
-    """Chromium, LibreOffice Calc and (if possible) pdftoppm, installed with apt-get if missing."""
-    chromium, soffice, pdftoppm = _find_tools()
-    if chromium and soffice and pdftoppm:
-        return RenderingTools(chromium, soffice, pdftoppm)
-    if not shutil.which("apt-get") or not shutil.which("apt-cache"):
-        _unavailable("chromium or LibreOffice missing, and no apt-get to install them")
-    if os.geteuid() != 0:
-        _unavailable("chromium or LibreOffice missing, and only root can install them")
-    ARTIFACTS.mkdir(exist_ok=True)
-    started = time.monotonic()
-    deadline = started + INSTALL_TIMEOUT
-    packages: list[str] = []
-    try:
-        with INSTALL_LOG.open("a", encoding="utf-8") as log_file:
-            log_file.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} installing tools\n")
-            _run_logged(["apt-get", "update"], log_file, deadline)
-            packages = [
-                name
-                for name, found in (
-                    ("chromium", chromium),
-                    (_calc_package(), soffice),
-                    ("poppler-utils", pdftoppm),
-                )
-                if not found
-            ]
-            _run_logged(
-                [
-                    "apt-get",
-                    "install",
-                    "-y",
-                    "--no-install-recommends",
-                    "-o",
-                    "DPkg::Lock::Timeout=300",
-                    *packages,
-                ],
-                log_file,
-                deadline,
-            )
-            elapsed = time.monotonic() - started
-            log_file.write(f"=== installed {' '.join(packages)} in {elapsed:.0f} s\n")
-    except subprocess.TimeoutExpired:
-        _unavailable(f"installing {packages} took more than {INSTALL_TIMEOUT} s; see {INSTALL_LOG}")
-    except (subprocess.CalledProcessError, OSError) as error:
-        _unavailable(f"could not install {packages} ({error}); see {INSTALL_LOG}")
-    log.info("installed %s in %.0f s", " ".join(packages), time.monotonic() - started)
+    """Chromium, LibreOffice Calc and (if present) pdftoppm, as `.ci/run` installs them."""
     chromium, soffice, pdftoppm = _find_tools()
     if not chromium or not soffice:
-        _unavailable(f"chromium or soffice still missing after installing; see {INSTALL_LOG}")
+        _unavailable("chromium or LibreOffice missing: run .ci/install-rendering-tools (root)")
     assert chromium and soffice  # for the type checker: _unavailable does not return
     return RenderingTools(chromium, soffice, pdftoppm)
 

@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from small_landing import (
+from support.small_landing import (
     EXPECTED_CONVENTION_2025_03_01,
     EXPECTED_FILES_2025_03_01,
     write_small_landing,

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from airflow_stack import AirflowStack, fresh_postgres_database
+from support.airflow_stack import AirflowStack, fresh_postgres_database
 
 from clauses.config import load_settings
 from clauses.run import pipeline

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from unit.contract_files import HEURES, heures_row, write_csv
+from support.contract_files import HEURES, heures_row, write_csv
 
 from clauses.check import examine
 from clauses.config import Settings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from small_landing import write_small_landing
+from support.small_landing import write_small_landing
 
 from clauses.cli import main
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from unit.contract_files import HEURES, heures_row, make_siret, write_csv, write_xlsx
+from support.contract_files import HEURES, heures_row, make_siret, write_csv, write_xlsx
 
 from clauses.cli import main
 from clauses.contract.identifiers import normalize_siret, siret_is_valid

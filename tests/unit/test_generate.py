@@ -9,7 +9,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from unit.contract_files import siret_ok
+from support.contract_files import siret_ok
 
 from clauses.contract.kinds import REGIONS, Kind
 from clauses.sample.generate import GenerateSummary, generate_sample
@@ -312,35 +312,3 @@ def test_size_scales_with_scale(sample: tuple[Path, GenerateSummary], tmp_path: 
         assert big.rows_per_kind[kind] > 1.5 * small.rows_per_kind[kind], kind
     assert big.hours > 1.5 * small.hours
     assert big.files > small.files
-
-
-def test_files_read_back_clean(sample: tuple[Path, GenerateSummary]) -> None:
-    """Cross-check with the project's reader: every non-defect file reads without an invalid
-    value or a duplicate row, and the winning Heures partitions hold exactly ``hours``."""
-    reading = pytest.importorskip("clauses.read.files")
-    normalize = pytest.importorskip("clauses.check.normalize").normalize
-    root, summary = sample
-    seen: set[str] = set()
-    winners: dict[tuple[str, str], tuple[str, str, float]] = {}
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root).as_posix()
-        if not path.is_file() or rel in summary.defects:
-            continue
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest in seen:  # the re-sent copy (doublon) counts once
-            continue
-        seen.add(digest)
-        region, day, name = path.relative_to(root).parts
-        for table in reading.read_file(path).tables:
-            assert not table.missing_columns, rel
-            frame = normalize(table, pseudonym_key=b"test", region=region)
-            errors = [c for c in frame.columns if c.endswith("__err") and frame[c].notna().any()]
-            assert not errors, (rel, errors)
-            assert not frame["_duplicate"].any(), rel
-            if table.kind is Kind.HEURES:
-                sums = frame.groupby(["siret_porteur", "mois"])["heures_realisees"].sum()
-                for (siret, month), hours in sums.items():
-                    candidate = (day, name, float(hours))
-                    if (siret, month) not in winners or candidate[:2] > winners[(siret, month)][:2]:
-                        winners[(siret, month)] = candidate
-    assert sum(w[2] for w in winners.values()) == pytest.approx(summary.hours, abs=0.01)

@@ -8,9 +8,9 @@ import hmac
 import numpy as np
 import pandas as pd
 import pytest
-from contract_files import SIRET_A, SIRET_B, SIRET_C, luhn_digit, luhn_ok, make_siret
 from hypothesis import given
 from hypothesis import strategies as st
+from support.contract_files import SIRET_A, SIRET_B, SIRET_C, luhn_digit, luhn_ok, make_siret
 
 from clauses.contract.identifiers import normalize_siret, pseudonymize, siret_is_valid
 

@@ -9,9 +9,9 @@ from decimal import ROUND_HALF_UP, Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from contract_files import SIRET_A, SIRET_B, SIRET_C
 from hypothesis import given
 from hypothesis import strategies as st
+from support.contract_files import SIRET_A, SIRET_B, SIRET_C
 
 from clauses.check.normalize import (
     normalize,

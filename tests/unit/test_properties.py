@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 import xlsxwriter
-from contract_files import luhn_digit, luhn_ok
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from support.contract_files import luhn_digit, luhn_ok
 
 from clauses.check.normalize import (
     INTEGER_LIMIT,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import xlsxwriter
-from contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv, write_xlsx
+from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv, write_xlsx
 
 from clauses.check.normalize import normalize
 from clauses.contract.kinds import KINDS, Kind

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from small_landing import write_small_landing
+from support.small_landing import write_small_landing
 
 from clauses.config import load_settings
 from clauses.run.audit import diff, explain

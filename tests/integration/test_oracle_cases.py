@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, date, datetime
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support import oracle
 
 from clauses.warehouse.engine import make_engine, migrate
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-import oracle  # noqa: E402
 
 R = "11"
 S1, S2, S3, S4 = "11111111111111", "22222222222222", "33333333333333", "44444444444444"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from small_landing import write_small_landing
+from support.small_landing import write_small_landing
 
 from clauses.compute.figures import MART_TABLES, compute_as_of
 from clauses.config import RULES_DIR, load_settings

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from small_landing import (
+from support.small_landing import (
     EXPECTED_CONVENTION_2025_03_01,
     EXPECTED_FILES_2025_03_01,
     write_small_landing,

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from unit.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D
+from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D
 
 PORTEUR = SIRET_A
 HEURES_HEADER = (
