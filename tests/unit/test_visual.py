@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from clauses.publish.page import IndicatorBar, SummaryData, french_number, render_summary_page
+from clauses.contract.french import french_number
+from clauses.publish.page import IndicatorBar, SummaryData, render_summary_page
 
 NNBSP = "\u202f"
 HOSTILE = "<script>alert(1)</script>"
@@ -147,7 +148,9 @@ def test_header_and_tiles() -> None:
 
 
 def test_french_number_format() -> None:
-    assert french_number(1234.5) == f"1{NNBSP}234,5"
+    assert french_number(1234.5, 1) == f"1{NNBSP}234,5"
+    assert french_number(1234.5) == f"1{NNBSP}234,50"  # two decimals unless told
+    assert french_number(None) == ""
     assert french_number(1234.56, 2) == f"1{NNBSP}234,56"
     assert french_number(Decimal("-12345.675"), 2) == f"-12{NNBSP}345,68"
     assert french_number(2.675, 2) == "2,68"  # half up on the decimal representation

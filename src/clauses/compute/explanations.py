@@ -5,34 +5,10 @@ Written for the DREETS agent who signs the payment: readable without the data co
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from clauses.compute.rules import Rules
-
-NARROW_NBSP = "\u202f"
-
-
-def french_number(value: float | int | None, decimals: int = 2) -> str:
-    """'1 234,50' (narrow no-break space as thousands separator, decimal comma, half up)."""
-    if value is None:
-        return ""
-    quantum = Decimal(1).scaleb(-decimals)
-    number = Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", NARROW_NBSP).replace(".", ",")
-
-
-def euros(value: float | None) -> str:
-    return f"{french_number(value)} €" if value is not None else ""
-
-
-def french_date(value: date | str | None) -> str:
-    if value is None:
-        return ""
-    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-    return day.strftime("%d/%m/%Y")
+from clauses.contract.french import euros, french_date, french_number
 
 
 def percent(fraction: float) -> str:

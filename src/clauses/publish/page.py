@@ -22,8 +22,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
+from clauses.contract.french import NARROW_NBSP, french_number
 from clauses.contract.vocabulary import DECISIONS, Decision
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-NARROW_NBSP = "\u202f"  # French thousands separator, and before "%", ":" and "€"
 EMPTY_TEXT = "aucune donnée"
 
 # Geometry of every chart, in SVG user units (the SVG is scaled to the page width).
@@ -133,25 +133,6 @@ def _finite(value: object) -> float | None:
     if not math.isfinite(number):
         return None
     return number
-
-
-def french_number(value: float | int | Decimal, decimals: int = 1) -> str:
-    """'1 234,5': narrow no-break space between thousands, decimal comma, rounded half up.
-
-    A value that rounds to zero is written without a minus sign.
-    """
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, int):
-        number = Decimal(value)
-    else:
-        number = Decimal(repr(float(value)))
-    quantum = Decimal(1).scaleb(-decimals)
-    number = number.quantize(quantum, rounding=ROUND_HALF_UP)
-    if number.is_zero():
-        number = number.copy_abs()
-    text = f"{number:,.{decimals}f}"
-    return text.replace(",", NARROW_NBSP).replace(".", ",")
 
 
 def _per_fte(value: float) -> str:

@@ -537,7 +537,7 @@ SUMMARY_PAGE = "synthese.html"
 
 def summary_data(connection: Connection, as_of: date, region: str | None) -> Any:
     """What the visual summary of a region (or of the nation, `region` None) shows."""
-    from clauses.compute.explanations import euros, french_number
+    from clauses.contract.french import euros, french_number
 
     scope = "" if region is None else " AND code_region = :r"
     params = {"d": as_of, "r": region}

@@ -9,8 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.compute.explanations import euros, french_date, french_number
 from clauses.compute.figures import compute_as_of
+from clauses.contract.french import euros, french_date, french_number
 from clauses.contract.vocabulary import Level
 
 STATUS_LABELS = {"passed": "respectée", "failed": "EN ÉCHEC", "not_evaluated": "non évaluée"}
