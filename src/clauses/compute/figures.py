@@ -23,7 +23,13 @@ from clauses.compute.explanations import describe
 from clauses.compute.rules import Rules, refresh_rule_tables, rules_for
 from clauses.config import RULES_DIR, SQL_DIR
 from clauses.fingerprint import update_with_sources
-from clauses.warehouse.engine import COMPUTE_LOCK, as_date, insert_mappings, sql_statements
+from clauses.warehouse.engine import (
+    COMPUTE_LOCK,
+    as_date,
+    insert_mappings,
+    sql_query,
+    sql_statements,
+)
 
 log = logging.getLogger(__name__)
 
@@ -143,15 +149,9 @@ def compute_as_of(
                     }
                 ],
             )
-        decisions: dict[str, int] = dict(
-            connection.execute(
-                sa.text(
-                    "SELECT decision, COUNT(*) FROM mart_conventions WHERE as_of = :as_of "
-                    "GROUP BY decision"
-                ),
-                params,
-            ).all()
-        )
+        decisions: dict[str, int] = {}
+        for _, decision, n in connection.execute(sql_query("select_decision_counts"), params):
+            decisions[decision] = decisions.get(decision, 0) + n
     seconds = time.perf_counter() - started
     log.info(
         "figures as of %s %s (basis %s) in %.2f s: %s", as_of, mode, basis_as_of, seconds, decisions

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import DECISIONS, FileStatus
+from clauses.warehouse.engine import sql_query
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +33,7 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
                 "ORDER BY region, receipt_date DESC, file_name DESC"
             )
         ).all()
-        decisions = connection.execute(
-            sa.text(
-                "SELECT code_region, decision, COUNT(*) FROM mart_conventions "
-                "WHERE as_of = :d GROUP BY code_region, decision"
-            ),
-            {"d": as_of},
-        ).all()
+        decisions = connection.execute(sql_query("select_decision_counts"), {"as_of": as_of}).all()
         runs = (
             connection.execute(
                 sa.text(
@@ -92,13 +87,7 @@ def record_decisions(
     """Complete the run's summary rows with each region's decisions and the run's compute and
     publication times; log one line per region."""
     with engine.begin() as connection:
-        counts = connection.execute(
-            sa.text(
-                "SELECT code_region, decision, COUNT(*) FROM mart_conventions "
-                "WHERE as_of = :d GROUP BY code_region, decision"
-            ),
-            {"d": as_of},
-        ).all()
+        counts = connection.execute(sql_query("select_decision_counts"), {"as_of": as_of}).all()
         summaries = (
             connection.execute(
                 sa.text("SELECT * FROM run_summaries WHERE run_id = :run ORDER BY region"),

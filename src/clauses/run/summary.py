@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from clauses.config import load_settings
 from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import DECISIONS, STATUTS
-from clauses.warehouse.engine import make_engine
+from clauses.warehouse.engine import make_engine, sql_query
 
 
 def print_summary(as_of: date) -> None:
@@ -25,13 +25,7 @@ def print_summary(as_of: date) -> None:
             ),
             {"d": as_of},
         ).all()
-        decisions = connection.execute(
-            sa.text(
-                "SELECT code_region, decision, COUNT(*) FROM mart_conventions "
-                "WHERE as_of = :d GROUP BY code_region, decision"
-            ),
-            {"d": as_of},
-        ).all()
+        decisions = connection.execute(sql_query("select_decision_counts"), {"as_of": as_of}).all()
     per_file = {(r, s): n for r, s, n in files}
     per_decision = {(r, d): n for r, d, n in decisions}
     header = (

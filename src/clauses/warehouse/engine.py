@@ -130,6 +130,12 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def sql_query(name: str) -> sa.TextClause:
+    """The one statement of `sql/<name>.sql` (a `select_` or `update_` file)."""
+    [statement] = sql_statements(name)
+    return statement
+
+
 def sql_statements(name: str) -> list[sa.TextClause]:
     """The statements of `sql/<name>.sql`, split on lines ending with ';'.
 
