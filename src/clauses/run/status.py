@@ -4,10 +4,12 @@ the decisions and durations each run adds to its summary rows."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import date
 from typing import Any
 
+import jinja2
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -128,3 +130,18 @@ def record_decisions(
                 ", ".join(f"{d} {n}" for d, n in sorted(decided.items())) or "none",
                 f"; ERROR {summary['error']}" if summary["error"] else "",
             )
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("clauses.run", "templates"),
+        autoescape=True,  # file names and errors come from outside: always escaped
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_status_page(status: dict[str, Any]) -> str:
+    """The status page (`region_status`) as one HTML document, every value escaped."""
+    return _templates().get_template("status.html").render(**status)
