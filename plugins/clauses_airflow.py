@@ -22,25 +22,31 @@ log = logging.getLogger(__name__)
 TIMEZONE = pendulum.timezone("Europe/Paris")
 WAREHOUSE_CONN_ID = "clauses_warehouse"
 ALERT_WEBHOOK_ENV = "CLAUSES_ALERT_WEBHOOK"
+ALERT_EMAIL_ENV = "CLAUSES_ALERT_EMAIL"
+ALERT_FROM_ENV = "CLAUSES_ALERT_FROM"
+SMTP_CONN_ID = "clauses_smtp"  # the mail server of the alerts (AIRFLOW_CONN_CLAUSES_SMTP)
 
 
 def _send_email(subject: str, message: dict[str, Any]) -> None:
-    """Mail ``message`` to CLAUSES_ALERT_EMAIL through CLAUSES_SMTP_HOST, when both are set."""
-    recipient, host = os.environ.get("CLAUSES_ALERT_EMAIL"), os.environ.get("CLAUSES_SMTP_HOST")
-    if not recipient or not host:
+    """Mail ``message`` to CLAUSES_ALERT_EMAIL with Airflow's SMTP notifier, through the
+    connection `clauses_smtp` (host, port, login; extra `from_email`), when the address is set."""
+    recipient = os.environ.get(ALERT_EMAIL_ENV)
+    if not recipient:
         return
-    import smtplib
-    from email.message import EmailMessage
+    from html import escape
 
-    mail = EmailMessage()
-    mail["Subject"] = f"[clauses] {subject}"
-    mail["From"] = os.environ.get("CLAUSES_ALERT_FROM", "clauses@localhost")
-    mail["To"] = recipient
-    mail.set_content(json.dumps(message, indent=2, default=str))
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    notifier = SmtpNotifier(
+        to=recipient,
+        smtp_conn_id=SMTP_CONN_ID,
+        from_email=os.environ.get(ALERT_FROM_ENV, "clauses@localhost"),
+        subject=f"[clauses] {subject}",
+        html_content=f"<pre>{escape(json.dumps(message, indent=2, default=str))}</pre>",
+    )
     try:
-        with smtplib.SMTP(host, int(os.environ.get("CLAUSES_SMTP_PORT", "25")), timeout=10) as smtp:
-            smtp.send_message(mail)
-    except OSError:
+        notifier.notify({})
+    except Exception:  # an alert that cannot be sent is logged, never raised
         log.exception("could not mail the alert to %s", recipient)
 
 
