@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from clauses.check import examine as examination
+from clauses.read import csv_files, sheet_slices, workbooks
+
 ROOT = Path(__file__).resolve().parents[1]
 
 POSTGRES_ENV = "CLAUSES_TEST_POSTGRES_URL"
@@ -62,3 +65,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("CLAUSES_WAREHOUSE_URL", raising=False)
     monkeypatch.delenv("CLAUSES_DEMO", raising=False)
     return folder
+
+
+@pytest.fixture
+def tiny_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read everything by slices of a few hundred bytes or cells, validate by batches of a few
+    rows: every boundary lands somewhere inside the files."""
+    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
+    monkeypatch.setattr(csv_files, "CAREFUL_ROWS", 7)
+    monkeypatch.setattr(workbooks, "XLSX_WHOLE_SHEET_BYTES", 0)
+    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_BYTES", 1500)
+    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_CELLS", 300)
+    monkeypatch.setattr(examination, "STREAM_CELLS", 16 * 40)

@@ -16,24 +16,11 @@ from clauses.check import examine as examination
 from clauses.config import Settings
 from clauses.contract.kinds import KINDS, Kind
 from clauses.load.ingest import ingest_regions
-from clauses.read import csv_files, sheet_slices, workbooks
 from clauses.receive.landing import LandingEntry
 from clauses.warehouse.engine import make_engine, migrate
 
 KEY = b"batch-test-key"
 CONVENTIONS = [c.header for c in KINDS[Kind.CONVENTIONS].columns]
-
-
-@pytest.fixture
-def tiny_slices(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Read everything by slices of a few hundred bytes or cells, validate by batches of a few
-    rows: every boundary lands somewhere inside the files."""
-    monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
-    monkeypatch.setattr(csv_files, "CAREFUL_ROWS", 7)
-    monkeypatch.setattr(workbooks, "XLSX_WHOLE_SHEET_BYTES", 0)
-    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_BYTES", 1500)
-    monkeypatch.setattr(sheet_slices, "XLSX_SLICE_CELLS", 300)
-    monkeypatch.setattr(examination, "STREAM_CELLS", 16 * 40)
 
 
 # ---- Loading a big file: one transaction, whole or nothing ------------------------------------
