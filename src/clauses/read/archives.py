@@ -151,6 +151,8 @@ def _measure_inflated(
                 )
             stats = parts.setdefault(info.filename, _PartStats())
             sheet = bool(SHEET_PART.search(info.filename))
+            if not 0 <= info.header_offset <= size - 30:  # a central directory that lies
+                raise FileRefused(NOT_XLSX)
             handle.seek(info.header_offset)
             local = handle.read(30)
             if len(local) < 30 or not local.startswith(b"PK\x03\x04"):
