@@ -108,7 +108,7 @@ def check_values(
     (``headers``: each column's header). Bytes bound characters from above, so the common case
     costs one vectorised length per column."""
     for name, values in columns.items():
-        if not len(values):
+        if values.nbytes <= MAX_FIELD_CHARS:  # the whole column is smaller than one value may be
             continue
         longest = pc.max(pc.binary_length(values)).as_py()
         if longest is None or longest <= MAX_FIELD_CHARS:
