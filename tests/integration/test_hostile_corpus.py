@@ -766,9 +766,14 @@ class Outcome:
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
-    csv.field_size_limit(1 << 30)  # a Motif may be long: see EXCEL_CELL
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle, delimiter=";"))
+    # A Motif may be long (see EXCEL_CELL): the limit is raised for this read only, and put back,
+    # so that no later test of the process reads CSV with a limit the pipeline does not have.
+    default = csv.field_size_limit(1 << 30)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            return list(csv.DictReader(handle, delimiter=";"))
+    finally:
+        csv.field_size_limit(default)
 
 
 CELL_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")

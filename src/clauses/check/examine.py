@@ -67,7 +67,7 @@ def is_run_failure(error: BaseException) -> bool:
 
 def unreadable_reason(error: BaseException) -> str:
     """The French reason for a file that raised ``error`` (not a refusal of its reader)."""
-    if isinstance(error, OSError):
+    if isinstance(error, PermissionError | FileNotFoundError):
         return (
             "Le fichier n'a pas pu être lu (accès refusé, ou fichier retiré pendant la lecture) "
             "; déposez-le à nouveau."
