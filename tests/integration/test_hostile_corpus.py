@@ -997,7 +997,7 @@ def test_a_long_but_valid_name_is_quarantined_like_any_other(tmp_path: Path) -> 
     """Names up to the file system's limit are valid (contract §1): a file whose name is 250
     bytes long is quarantined or refused with its report, and the region goes on."""
     data_dir = tmp_path / "data"
-    corpus = Corpus(data_dir / "landing", tmp_path, {}, {}, {}, {})
+    corpus = Corpus(data_dir / "landing", tmp_path, {}, {}, {})
     corpus.put("bon.csv", csv_bytes([heures("2024-01", "P1")]), Expected("chargé", rows=1))
     corpus.put(
         "Q" * 246 + ".csv",

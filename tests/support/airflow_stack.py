@@ -47,7 +47,7 @@ from typing import Any, Literal, TypeVar
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DAG_ID = "clauses_nightly"
 FINAL_RUN_STATES = ("success", "failed")
 Executor = Literal["LocalExecutor", "CeleryExecutor"]
