@@ -51,7 +51,7 @@ import sqlalchemy as sa
 import xlsxwriter
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
-from support.contract_files import make_siret
+from support.contract_files import make_siret, rezip
 
 from clauses.config import Settings
 from clauses.contract.kinds import (
@@ -440,20 +440,6 @@ def xlsx_bytes(
         sheet.write_string(0, 0, "n'importe quoi")
         sheet.write_string(1, 1, "pas un en-tête")
     workbook.close()
-    return buffer.getvalue()
-
-
-def rezip(
-    data: bytes, *, replace: dict[str, bytes] | None = None, drop: Sequence[str] = ()
-) -> bytes:
-    source = zipfile.ZipFile(io.BytesIO(data))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            if info.filename not in drop:
-                body = (replace or {}).get(info.filename) or source.read(info.filename)
-                member = zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0))
-                target.writestr(member, body, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 

@@ -34,7 +34,7 @@ import pytest
 import sqlalchemy as sa
 import xlsxwriter
 from support.airflow_stack import fresh_postgres_database
-from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, make_siret
+from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, make_siret, rezip
 
 from clauses.contract.kinds import KINDS, Kind
 from clauses.warehouse.engine import make_engine
@@ -115,26 +115,6 @@ def xlsx_bytes(
         if index == 0 and formatted_row is not None:
             sheet.set_row(formatted_row, None, workbook.add_format({"bg_color": "#FFFF00"}))
     workbook.close()
-    return buffer.getvalue()
-
-
-def rezip(
-    data: bytes,
-    *,
-    replace: dict[str, bytes] | None = None,
-    add: Sequence[tuple[str, bytes]] = (),
-    drop: Sequence[str] = (),
-) -> bytes:
-    """The zip `data` with members replaced, added or dropped."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            if info.filename not in drop:
-                body = (replace or {}).get(info.filename) or source.read(info.filename)
-                target.writestr(info.filename, body)
-        for name, body in add:
-            target.writestr(name, body)
     return buffer.getvalue()
 
 
@@ -554,7 +534,7 @@ def build_corpus(root: Path) -> Corpus:
         (
             "ligne géante.csv",
             csv_bytes([heures("2030-04", "NEVER")]) + b"X" * (20 << 20) + b"\r\n",
-            "la ligne 3 fait plus de 1\u00a0048\u00a0576 octets",
+            "la ligne 3 fait plus de 1\u202f048\u202f576 octets",
         ),
         # One 20 MB line, no line break: it once failed the whole region (issue 16).
         ("une seule ligne.csv", b"Heures;" * (3 << 20), "la ligne 1 fait plus de"),

@@ -160,3 +160,71 @@ def test_an_error_of_the_machine_still_fails_the_run(
         ingest_regions(engine, settings, entries, "test-run")
     with engine.connect() as connection:
         assert connection.execute(sa.text("SELECT COUNT(*) FROM raw_files")).scalar_one() == 0
+
+
+def test_a_file_gone_before_it_is_hashed_is_refused_alone(tmp_path: Path) -> None:
+    """A file listed in the landing zone then removed before it is read: it alone is refused
+    (registered with an empty SHA-256, listed with its reason), the others load."""
+    settings = _settings(tmp_path)
+    folder = settings.landing_dir / "11" / "2024-06-01"
+    folder.mkdir(parents=True)
+    good = write_csv(folder / "bon.csv", HEURES, [heures_row(i) for i in range(4)])
+    gone = write_csv(folder / "parti.csv", HEURES, [heures_row(9)])
+    entries = [_entry(good), _entry(gone)]
+    gone.unlink()
+    engine, outcome = _ingest(settings, entries)
+    assert (outcome.loaded, outcome.rows_loaded, outcome.refused, outcome.error) == (1, 4, 1, None)
+    assert outcome.internal_errors == ["parti.csv"]
+    with engine.connect() as connection:
+        sha, status, reason = connection.execute(
+            sa.text("SELECT sha256, status, reason FROM raw_files WHERE file_name = 'parti.csv'")
+        ).one()
+    assert (sha, status) == ("", "refused") and "n'a pas pu être lu" in reason
+    # Known from now on: the next run neither reads nor registers it again.
+    assert _ingest(settings, entries)[1].already_known == 2
+
+
+def test_a_big_file_whose_examination_raises_is_rolled_back_and_refused_alone(
+    tmp_path: Path, tiny_slices: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file read by batches (every file here: SMALL_FILE_BYTES is 0) whose second batch raises
+    an error nobody foresaw: its rows already written are rolled back, it alone is refused
+    with the internal-error reason, and the next file loads."""
+    from clauses.load import ingest
+
+    monkeypatch.setattr(ingest, "SMALL_FILE_BYTES", 0)
+    settings = _settings(tmp_path)
+    folder = settings.landing_dir / "11" / "2024-06-01"
+    folder.mkdir(parents=True)
+    rows = [heures_row(i) for i in range(100)]
+    rows[60] = heures_row(60, **{"ID participant": "BOUM"})
+    broken = write_csv(folder / "a_casse.csv", HEURES, rows)
+    good = write_csv(folder / "b_bon.csv", HEURES, [heures_row(i + 500) for i in range(50)])
+    original = examination.normalize_batch
+
+    def fragile(kind, columns, *args, **kwargs):  # type: ignore[no-untyped-def]
+        values = columns.get("participant_hash")
+        if values is not None and "BOUM" in values.to_pylist():
+            raise ZeroDivisionError("a bug only one row triggers")
+        return original(kind, columns, *args, **kwargs)
+
+    monkeypatch.setattr(examination, "normalize_batch", fragile)
+    engine, outcome = _ingest(settings, [_entry(broken), _entry(good)])
+    assert (outcome.loaded, outcome.rows_loaded, outcome.refused, outcome.error) == (1, 50, 1, None)
+    assert outcome.internal_errors == ["a_casse.csv"]
+    with engine.connect() as connection:
+        counts = dict(
+            connection.execute(
+                sa.text(
+                    "SELECT f.file_name, COUNT(h.file_sha256) FROM raw_files f "
+                    "LEFT JOIN stg_heures h ON h.file_sha256 = f.sha256 GROUP BY f.file_name"
+                )
+            ).all()
+        )
+        reason = connection.execute(
+            sa.text("SELECT reason FROM raw_files WHERE file_name = 'a_casse.csv'")
+        ).scalar_one()
+    assert counts == {"a_casse.csv": 0, "b_bon.csv": 50}
+    assert reason == examination.INTERNAL_ERROR
+    kept = settings.quarantine_dir / "11" / "2024-06-01" / "a_casse.csv"
+    assert kept.read_bytes() == broken.read_bytes()

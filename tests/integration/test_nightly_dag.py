@@ -148,7 +148,7 @@ def test_one_file_s_failure_is_its_own_and_the_team_is_alerted(
         )
         assert files["une ligne.csv"]["Statut"] == "refusé"
         assert (
-            "la ligne 1 fait plus de 1\u00a0048\u00a0576 octets" in files["une ligne.csv"]["Motif"]
+            "la ligne 1 fait plus de 1\u202f048\u202f576 octets" in files["une ligne.csv"]["Motif"]
         )
         assert files["boum.csv"]["Statut"] == "refusé"
         assert files["boum.csv"]["Motif"].startswith("Erreur interne lors de la lecture ;")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -125,3 +126,25 @@ def write_xlsx(path: Path, sheets: dict[str, Sequence[Sequence[object]]]) -> Pat
                     sheet.write_string(r, c, str(value))
     workbook.close()
     return path
+
+
+def rezip(
+    data: bytes,
+    *,
+    replace: dict[str, bytes] | None = None,
+    add: Sequence[tuple[str, bytes]] = (),
+    drop: Sequence[str] = (),
+) -> bytes:
+    """The zip (workbook) ``data`` with members replaced, added or dropped; every member dated
+    alike, so that the same changes give the same bytes."""
+    replace = replace or {}
+    source = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        members = [(i.filename, None) for i in source.infolist() if i.filename not in drop]
+        for name, body in [*members, *add]:
+            if body is None:
+                body = replace[name] if name in replace else source.read(name)
+            member = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))
+            target.writestr(member, body, zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()

@@ -36,7 +36,7 @@ import pytest
 import xlsxwriter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support.contract_files import HEURES, SIRET_A, SIRET_B, heures_row, luhn_ok, make_siret
+from support.contract_files import HEURES, SIRET_A, SIRET_B, heures_row, luhn_ok, make_siret, rezip
 
 from clauses.contract.identifiers import normalize_siret, siret_is_valid
 from clauses.contract.kinds import KINDS, Kind
@@ -191,19 +191,6 @@ def mutate(data: bytes, mutation: tuple[str, Any]) -> bytes:
     raise AssertionError(name)
 
 
-def rezip(data: bytes, members: dict[str, bytes | None]) -> bytes:
-    """The workbook ``data`` with members replaced (bytes) or dropped (None)."""
-    source = zipfile.ZipFile(io.BytesIO(data))
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            body = members.get(info.filename, source.read(info.filename))
-            if body is not None:
-                member = zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0))
-                target.writestr(member, body, zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
-
-
 XLSX_MEMBERS = sorted(zipfile.ZipFile(io.BytesIO(XLSX_SEED)).namelist())
 
 
@@ -312,12 +299,12 @@ def test_mutated_workbook_is_read_or_refused(changes: list[tuple[str, Any]]) -> 
             members = zipfile.ZipFile(io.BytesIO(data))
             if how == "member":
                 name, change = what
-                data = rezip(data, {name: mutate(members.read(name), change)})
+                data = rezip(data, replace={name: mutate(members.read(name), change)})
             elif how == "drop":
-                data = rezip(data, {what: None})
+                data = rezip(data, drop=[what])
             else:
                 name, body = what
-                data = rezip(data, {name: body})
+                data = rezip(data, replace={name: body})
         except (zipfile.BadZipFile, KeyError, EOFError, OSError, ValueError, zlib.error):
             continue  # bytes damaged by an earlier change: only byte changes apply
     read_as_both(data)

@@ -213,16 +213,22 @@ def _utf8_and_other_lines(handle: IO[bytes], start: int) -> tuple[int, int] | No
 
 
 def _split_header(text: str) -> tuple[str, str, int]:
-    """(header record, rest of the text, number of lines the header record spans)."""
-    end, quoted = len(text), False
-    for stop in _HEADER_STOPS.finditer(text):
+    """(header record, rest of the text, number of lines the header record spans).
+
+    The record is looked for in the first MAX_LINE_BYTES + 1 characters only: a longer one is
+    refused whatever it holds, and a file of quotes costs no more than that to scan."""
+    window = len(text) if len(text) <= MAX_LINE_BYTES else MAX_LINE_BYTES + 1
+    end, quoted = window, False
+    for stop in _HEADER_STOPS.finditer(text, 0, window):
         if stop.group() == '"':
             quoted = not quoted
         elif not quoted:
             end = stop.start()
             break
     else:
-        if quoted:  # an unbalanced quote in the header: fall back to the first physical line
+        # A quote still open: unbalanced in the header (fall back to the first physical line),
+        # unless it may close further on, in a record longer than a line may be.
+        if quoted and '"' not in text[window:]:
             end = min((i for i in (text.find("\n"), text.find("\r")) if i >= 0), default=end)
     header = text[:end]
     rest = text[end:]

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from clauses.contract.french import french_number
 from clauses.contract.kinds import (
     KIND_ORDER,
     KINDS,
@@ -57,15 +58,11 @@ class FileRefused(Exception):
         self.reason = reason
 
 
-def _french_integer(n: int) -> str:
-    return f"{n:,}".replace(",", "\u00a0")
-
-
 def line_too_long(line: int) -> FileRefused:
     """A CSV line beyond MAX_LINE_BYTES."""
     return FileRefused(
         f"Le fichier n'a pas pu être lu : la ligne {line} fait plus de "
-        f"{_french_integer(MAX_LINE_BYTES)} octets (1 Mio), la limite d'une ligne. Une ligne "
+        f"{french_number(MAX_LINE_BYTES, 0)} octets (1 Mio), la limite d'une ligne. Une ligne "
         "d'export fait quelques centaines d'octets : vérifiez que chaque enregistrement finit "
         "par un retour à la ligne et que les guillemets sont refermés, puis exportez à nouveau."
     )
@@ -76,7 +73,7 @@ def field_too_long(line: int, column: str | None) -> FileRefused:
     where = f"ligne {line}" + (f", colonne « {column[:80]} »" if column else "")
     return FileRefused(
         f"Le fichier n'a pas pu être lu : une valeur ({where}) fait plus de "
-        f"{_french_integer(MAX_FIELD_CHARS)} caractères, la limite d'une cellule de tableur. "
+        f"{french_number(MAX_FIELD_CHARS, 0)} caractères, la limite d'une cellule de tableur. "
         "Vérifiez les guillemets de cette ligne (un guillemet non refermé réunit des lignes "
         "entières en une seule valeur) ou raccourcissez la valeur."
     )
@@ -86,8 +83,8 @@ def too_many_columns(line: int, count: int) -> FileRefused:
     """A header row beyond MAX_COLUMNS."""
     return FileRefused(
         f"Le fichier n'a pas pu être lu : sa ligne d'en-tête (ligne {line}) compte "
-        f"{_french_integer(count)} colonnes, plus que la limite de "
-        f"{_french_integer(MAX_COLUMNS)} colonnes d'une feuille de tableur. Ne gardez que les "
+        f"{french_number(count, 0)} colonnes, plus que la limite de "
+        f"{french_number(MAX_COLUMNS, 0)} colonnes d'une feuille de tableur. Ne gardez que les "
         "colonnes du contrat de données."
     )
 
@@ -113,10 +110,11 @@ def check_values(
         longest = pc.max(pc.binary_length(values)).as_py()
         if longest is None or longest <= MAX_FIELD_CHARS:
             continue
-        lengths = pc.utf8_length(values).to_numpy(zero_copy_only=False)
-        over = np.flatnonzero(np.nan_to_num(lengths.astype(float)) > MAX_FIELD_CHARS)
+        over = pc.indices_nonzero(
+            pc.fill_null(pc.greater(pc.utf8_length(values), MAX_FIELD_CHARS), False)
+        )
         if len(over):
-            raise field_too_long(int(rows[over[0]]), headers.get(name, name))
+            raise field_too_long(int(rows[over[0].as_py()]), headers.get(name, name))
 
 
 @dataclass

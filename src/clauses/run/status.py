@@ -21,7 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _status_label(status: str) -> str:
-    return FileStatus(status).label if status in tuple(FileStatus) else status
+    try:
+        return FileStatus(status).label
+    except ValueError:  # a status of another version of the registry: shown as stored
+        return status
 
 
 def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
