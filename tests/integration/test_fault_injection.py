@@ -637,7 +637,8 @@ def names_the_warehouse(output: str) -> bool:
 PUBLISHER = """
 import sys
 from pathlib import Path
-from clauses.publish.files import Fmt, Table, write_extract
+from clauses.publish.cells import Fmt, Table
+from clauses.publish.extract import write_extract
 
 target, version = Path(sys.argv[1]), 0
 rows = [(f"ligne {i}", i, i / 7) for i in range(40_000)]

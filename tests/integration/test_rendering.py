@@ -28,7 +28,8 @@ from pathlib import Path
 
 import pytest
 
-from clauses.publish.files import Fmt, Table, write_extract
+from clauses.publish.cells import Fmt, Table
+from clauses.publish.extract import write_extract
 from clauses.publish.page import IndicatorBar, SummaryData, render_summary_page
 
 log = logging.getLogger(__name__)

@@ -17,8 +17,9 @@ from typing import Any
 import openpyxl
 import pytest
 
-from clauses.publish import files as extracts
-from clauses.publish.files import Fmt, Table, format_csv_value, neutralize_formula, write_extract
+from clauses.publish import atomic, extract
+from clauses.publish.cells import Fmt, Table, format_csv_value, neutralize_formula
+from clauses.publish.extract import write_extract
 
 HYPERLINK = '=HYPERLINK("http://x","y")'
 DDE = "+cmd|' /C calc'!A0"
@@ -451,7 +452,7 @@ def test_a_second_extract_replaces_the_first_without_exchange(
     target: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _write(target)
-    monkeypatch.setattr(extracts, "_exchange_dirs", lambda first, second: False)
+    monkeypatch.setattr(atomic, "_exchange_dirs", lambda first, second: False)
     _write(target, _second_tables(), rules_version="2025.2")
     manifest = json.loads((target / "manifest.json").read_text("utf-8"))
     assert manifest["rules_version"] == "2025.2"
@@ -464,7 +465,7 @@ def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
     second.mkdir()
     (first / "one").touch()
     (second / "two").touch()
-    if not extracts._exchange_dirs(first, second):
+    if not atomic._exchange_dirs(first, second):
         pytest.skip("no atomic exchange on this system")
     assert [p.name for p in first.iterdir()] == ["two"]
     assert [p.name for p in second.iterdir()] == ["one"]
@@ -491,7 +492,7 @@ def test_a_failure_while_writing_the_workbook_leaves_the_first_extract(
         raise OSError(errno_enospc, "No space left on device")
 
     errno_enospc = 28
-    monkeypatch.setattr(extracts, "_write_manifest", crash)
+    monkeypatch.setattr(extract, "_write_manifest", crash)
     with pytest.raises(OSError, match="No space"):
         _write(target, _second_tables())
     assert _snapshot(target) == before
@@ -518,7 +519,7 @@ def test_a_failure_while_publishing_leaves_the_first_extract(
 
     monkeypatch.setattr(os, "replace", failing_replace)
     monkeypatch.setattr(
-        extracts, "_exchange_dirs", failing_exchange if exchange else (lambda a, b: False)
+        atomic, "_exchange_dirs", failing_exchange if exchange else (lambda a, b: False)
     )
     with pytest.raises(OSError, match="simulated"):
         _write(target, _second_tables())
@@ -556,7 +557,7 @@ def test_a_hard_crash_between_the_two_renames_is_recovered(
             raise Killed
         real_rmtree(*args, **kwargs)
 
-    monkeypatch.setattr(extracts, "_exchange_dirs", lambda a, b: False)
+    monkeypatch.setattr(atomic, "_exchange_dirs", lambda a, b: False)
     monkeypatch.setattr(os, "replace", dying_replace)
     monkeypatch.setattr(shutil, "rmtree", dying_rmtree)
     with pytest.raises(Killed):

@@ -46,3 +46,19 @@ def test_sql_files_count_too(tmp_path: Path) -> None:
     before = digest_of(root, sql)
     (sql / "select_x.sql").write_text("SELECT 2")
     assert digest_of(root, sql) != before
+
+
+def test_files_shipped_with_the_modules_count_too(tmp_path: Path) -> None:
+    root = tmp_path / "pkg"
+    (root / "templates").mkdir(parents=True)
+    (root / "a.py").write_text("X = 1\n")
+    (root / "templates" / "page.html").write_text("<p>{{ x }}</p>\n")
+    before = digest_of(root)
+    (root / "templates" / "page.html").write_text("<p>{{ x }} </p>\n")
+    changed = digest_of(root)
+    assert changed != before  # a template change republishes
+    (root / "templates" / ".page.html.swp").write_bytes(b"editor")
+    (root / "a.pyc").write_bytes(b"compiled")
+    (root / ".cache").mkdir()
+    (root / ".cache" / "x").write_text("cache")
+    assert digest_of(root) == changed  # hidden files and bytecode are not sources

@@ -211,6 +211,23 @@ def test_hostile_texts_are_escaped() -> None:
     assert any(HOSTILE in (svg["aria-label"] or "") for svg in parser.of("svg"))
 
 
+def test_the_shell_escapes_like_the_charts() -> None:
+    # The shell (a Jinja template) writes texts as html.escape does, like the SVG charts, and
+    # like the pages already published: an apostrophe is "&#x27;", never markupsafe's "&#39;".
+    data = sample_data(title='L\'Île "<&>"')
+    data.key_figures = [("Taux d'atteinte", "1 < 2 & 'x'")]
+    data.rules_version = "v'1"
+    page = render_summary_page(data)
+    assert "&#39;" not in page and "&#34;" not in page
+    assert "<h1>L&#x27;Île &quot;&lt;&amp;&gt;&quot;</h1>" in page
+    assert "<title>Synthèse — L&#x27;Île &quot;&lt;&amp;&gt;&quot; — situation au " in page
+    assert '<span class="label">Taux d&#x27;atteinte</span>' in page
+    assert ">1 &lt; 2 &amp; &#x27;x&#x27;</span>" in page
+    assert "<strong>v&#x27;1</strong>" in page
+    assert "<figcaption>3. Heures d&#x27;insertion réalisées par mois</figcaption><svg " in page
+    assert page.startswith("<!DOCTYPE html>\n<html") and page.endswith("</html>\n")
+
+
 def test_empty_data_renders() -> None:
     data = SummaryData(
         title="Mayotte (06)",

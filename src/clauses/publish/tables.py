@@ -2,7 +2,7 @@
 
 Each region gets `extracts/<R>/<D>/` (workbook, four CSV, manifest) holding only its own strands
 and files; the nation gets `extracts/national/<D>/`. Each folder is published atomically by
-`clauses.publish.files.write_extract`.
+`clauses.publish.extract.write_extract`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import DECISIONS, Decision, Level
 from clauses.fingerprint import update_with_sources
 from clauses.publish import page as visual
-from clauses.publish.files import MANIFEST_NAME, Fmt, Table, deliver_folder, write_extract
+from clauses.publish.atomic import deliver_folder
+from clauses.publish.cells import Fmt, Table
+from clauses.publish.extract import MANIFEST_NAME, write_extract
 
 log = logging.getLogger(__name__)
 
