@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from support.contract_files import SIRET_A, SIRET_B, SIRET_C
 
-from clauses.check.normalize import (
-    normalize,
+from clauses.check.normalize import normalize
+from clauses.check.values import (
     parse_amount_cents,
     parse_date,
     parse_integer,
@@ -405,7 +405,7 @@ def test_parsers_keep_the_index() -> None:
 
 
 def test_years_outside_the_calendar_are_invalid() -> None:
-    from clauses.check.normalize import parse_date, parse_month
+    from clauses.check.values import parse_date, parse_month
 
     values = pd.Series(["01/01/0202", "2024-13-01", "15/03/2024", "20224-01-01"], dtype=object)
     assert parse_date(values).tolist() == [None, None, dt.date(2024, 3, 15), None]

@@ -24,9 +24,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from support.contract_files import luhn_digit, luhn_ok
 
-from clauses.check.normalize import (
+from clauses.check.normalize import normalize
+from clauses.check.values import (
     INTEGER_LIMIT,
-    normalize,
     parse_amount_cents,
     parse_date,
     parse_integer,
