@@ -27,48 +27,33 @@ import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from clauses.check.examine import (
     ExaminedFile,
-    ExaminedTable,
     examine,
     examine_apart,
-    examine_stream,
-    file_report,
     is_run_failure,
-    log_examined,
     unreadable_reason,
 )
-from clauses.check.normalize import NormalizedBatch
 from clauses.check.reports import FileReport, write_report
 from clauses.config import Settings
-from clauses.contract.kinds import Kind
 from clauses.contract.vocabulary import FileStatus
+from clauses.load.commit import Committer
+from clauses.load.outcomes import Outcomes, RegionIngest
 from clauses.load.registry import (
-    QUALITY_COLUMNS,
-    already_loaded,
     known_entries,
-    quality_rows,
     register_entry,
     registered_contents,
     registered_outcome,
-    registry_row,
 )
-from clauses.load.writes import insert_group, insert_rows, warehouse_refusal
 from clauses.read.files import open_file
 from clauses.read.tables import FileRefused
 from clauses.receive.landing import LandingEntry, file_sha256
 from clauses.receive.quarantine import copy_into_quarantine, quarantine_folder
-from clauses.warehouse.engine import bulk_insert, insert_mappings
-
-log = logging.getLogger(__name__)
 
 log = logging.getLogger(__name__)
 
@@ -76,34 +61,6 @@ log = logging.getLogger(__name__)
 # Small files are grouped until a group holds GROUP_CELLS cells (rows x contract columns).
 GROUP_CELLS = 4_000_000
 SMALL_FILE_BYTES = 16 << 20  # files up to this size are usually read whole
-
-
-@dataclass
-class RegionIngest:
-    """What one region's ingestion did in a run.
-
-    Files of several regions are validated together: the time of a shared step is shared
-    between the regions in proportion of their cells, so that the sums are the run's times.
-    """
-
-    region: str
-    received: int = 0
-    loaded: int = 0
-    quarantined: int = 0
-    refused: int = 0
-    copies: int = 0
-    already_known: int = 0
-    rows_loaded: int = 0
-    seconds: float = 0.0
-    read_s: float = 0.0  # hashing and reading files
-    validate_s: float = 0.0  # normalising and running the expectations
-    load_s: float = 0.0  # quarantining or loading, registry included
-    # of load_s, the seconds spent writing fact rows into the staging tables, by kind
-    rows_load_s: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
-    quarantined_files: list[str] = field(default_factory=list)
-    # files refused for an error nobody foresaw while reading or checking them (see the log)
-    internal_errors: list[str] = field(default_factory=list)
 
 
 def ingest_regions(
@@ -132,43 +89,15 @@ class _Pending:
 
 
 class _Ingestion:
+    """A night's files, all regions together: scanned, read and examined in groups (or one
+    big file at a time), then handed to the `Committer`; refusals registered here."""
+
     def __init__(self, engine: Engine, settings: Settings, run_id: str) -> None:
         self.engine = engine
         self.settings = settings
         self.run_id = run_id
-        self.outcomes: dict[str, RegionIngest] = {}
-
-    # ---- bookkeeping ---------------------------------------------------------------------
-
-    def _fail(self, region: str, error: BaseException) -> None:
-        if isinstance(error, sa.exc.OperationalError | sa.exc.InterfaceError):
-            raise error  # the warehouse failed, not the region: the whole run stops
-        log.error("region %s: ingestion failed", region, exc_info=error)
-        if self.outcomes[region].error is None:
-            self.outcomes[region].error = repr(error)
-
-    def _failed(self, region: str) -> bool:
-        return self.outcomes[region].error is not None
-
-    def _share(self, stage: str, seconds: float, items: Sequence[ExaminedFile]) -> None:
-        """Share a step's time between the regions of ``items``, by cells."""
-        cells: dict[str, int] = defaultdict(int)
-        for item in items:
-            cells[item.entry.region] += item.cells()
-        total = sum(cells.values()) or 1
-        for region, n in cells.items():
-            outcome = self.outcomes[region]
-            setattr(outcome, stage, getattr(outcome, stage) + seconds * n / total)
-
-    def _add(self, region: str, stage: str, seconds: float) -> None:
-        outcome = self.outcomes[region]
-        setattr(outcome, stage, getattr(outcome, stage) + seconds)
-
-    def _add_rows_load(self, region: str, kind: Kind, seconds: float) -> None:
-        times = self.outcomes[region].rows_load_s
-        times[kind.value] = times.get(kind.value, 0.0) + seconds
-
-    # ---- the run ---------------------------------------------------------------------------
+        self.outcomes = Outcomes()
+        self.committer = Committer(engine, settings, run_id, self.outcomes)
 
     def run(
         self, entries_by_region: Mapping[str, Sequence[LandingEntry]]
@@ -232,7 +161,7 @@ class _Ingestion:
                         originals[sha] = _Pending(entry, sha, size=size)
                         candidates.append(originals[sha])
                 except Exception as error:  # not one file's: the region stops, the others go on
-                    self._fail(region, error)
+                    self.outcomes.fail(region, error)
                     break
             outcome.read_s += time.perf_counter() - started
         registered = registered_contents(self.engine, [c.sha256 for c in candidates])
@@ -240,13 +169,13 @@ class _Ingestion:
         for candidate in candidates:
             region = candidate.entry.region
             previous = registered.get(candidate.sha256)
-            if self._failed(region):
+            if self.outcomes.failed(region):
                 continue
             if previous is None:
                 to_read.append(candidate)
                 continue
             for entry in [candidate.entry, *candidate.copies]:
-                if not self._failed(entry.region):
+                if not self.outcomes.failed(entry.region):
                     register_entry(self.engine, entry, candidate.sha256, self.run_id, **previous)
                     self.outcomes[entry.region].copies += 1
         return to_read
@@ -261,7 +190,7 @@ class _Ingestion:
             region = work.entry.region
             if work.size <= SMALL_FILE_BYTES:
                 remaining -= work.size
-            if self._failed(region):
+            if self.outcomes.failed(region):
                 continue
             started = time.perf_counter()
             try:
@@ -269,15 +198,15 @@ class _Ingestion:
                 item = examine(work.entry, work.sha256, opened)
                 item.copies = work.copies
             except FileRefused as refused:
-                self._add(region, "read_s", time.perf_counter() - started)
+                self.outcomes.add(region, "read_s", time.perf_counter() - started)
                 self._refused_with_copies(work, refused.reason)
                 continue
             except Exception as error:  # the file's own, unforeseen: it alone is refused
-                self._add(region, "read_s", time.perf_counter() - started)
+                self.outcomes.add(region, "read_s", time.perf_counter() - started)
                 self._set_apart(work, error)
                 continue
             pa.default_memory_pool().release_unused()  # what parsing freed, not kept by the pool
-            self._add(region, "read_s", time.perf_counter() - started)
+            self.outcomes.add(region, "read_s", time.perf_counter() - started)
             if opened.whole:
                 group.append(item)
                 cells += item.cells()
@@ -299,7 +228,7 @@ class _Ingestion:
         if is_run_failure(error):
             raise error
         region = work.entry.region
-        if self._failed(region):
+        if self.outcomes.failed(region):
             return
         if not isinstance(error, FileRefused):
             log.error(
@@ -313,13 +242,13 @@ class _Ingestion:
         try:
             self._refused_with_copies(work, reason)
         except Exception as failure:  # registering the refusal failed: not the file's
-            self._fail(region, failure)
+            self.outcomes.fail(region, failure)
 
     def _refused_with_copies(self, work: _Pending, reason: str) -> None:
         self._refuse(work.entry, work.sha256, reason, copy=True)
         self.outcomes[work.entry.region].refused += 1
         for entry in work.copies:
-            if not self._failed(entry.region):
+            if not self.outcomes.failed(entry.region):
                 register_entry(
                     self.engine,
                     entry,
@@ -349,7 +278,18 @@ class _Ingestion:
             report_path=str(path),
         )
 
-    # ---- small files: a group ----------------------------------------------------------------
+    def _stream(self, item: ExaminedFile) -> None:
+        """A big file, examined and loaded batch by batch (`Committer.stream`); refused alone
+        when it raises (everything it wrote is rolled back)."""
+        work = _Pending(item.entry, item.sha256, item.copies)
+        try:
+            self.committer.stream(item)
+        except FileRefused as refused:  # found unreadable further down: nothing was kept
+            self._refused_with_copies(work, refused.reason)
+        except sa.exc.IntegrityError:
+            log.info("file %s was registered by another run", item.entry.file_name)
+        except Exception as error:  # the file's own, unforeseen (rolled back): it alone is refused
+            self._set_apart(work, error)
 
     def _flush(self, group: list[ExaminedFile]) -> None:
         if not group:
@@ -358,251 +298,19 @@ class _Ingestion:
         examined, apart = examine_apart(
             group, pseudonym_key=self.settings.pseudonym_key, release_text=True
         )
-        self._share("validate_s", time.perf_counter() - started, group)
+        self.outcomes.share("validate_s", time.perf_counter() - started, group)
         for item, error in apart:
             self._set_apart(_Pending(item.entry, item.sha256, item.copies), error)
         for part in examined:
             for region, items in _by_region(part.items).items():
-                if self._failed(region):
+                if self.outcomes.failed(region):
                     continue
                 started = time.perf_counter()
                 try:
-                    self._commit_region(items, part.batches)
+                    self.committer.commit_region(items, part.batches)
                 except Exception as error:  # not one file's: the region stops, others go on
-                    self._fail(region, error)
-                self._add(region, "load_s", time.perf_counter() - started)
-
-    def _commit_region(
-        self, items: list[ExaminedFile], batches: Mapping[Kind, NormalizedBatch]
-    ) -> None:
-        """Quarantine the broken files, load the others, in one transaction; file by file when
-        that fails for one file's sake: another run registered it meanwhile, or the warehouse
-        refuses one of its values (the file is then quarantined, and the others load)."""
-        reports = {id(item): file_report(item) for item in items}
-        paths: dict[int, Path] = {}
-        for item in items:
-            log_examined(item)
-            if item.blocking:
-                paths[id(item)] = self._write_quarantine(item, reports[id(item)])
-        inserted: dict[str, int] = {}
-        try:
-            with self.engine.begin() as connection:
-                inserted = self._write(connection, items, reports, paths, batches)
-        except (sa.exc.IntegrityError, sa.exc.DataError) as error:
-            log.info(
-                "a file of the group could not be loaded (%s): committed one by one", error.orig
-            )
-            for item in items:
-                inserted |= self._commit_alone(item, reports, paths, batches)
-        for item in items:
-            self._count(item, inserted.get(item.sha256, 0))
-
-    def _commit_alone(
-        self,
-        item: ExaminedFile,
-        reports: dict[int, FileReport],
-        paths: dict[int, Path],
-        batches: Mapping[Kind, NormalizedBatch],
-    ) -> dict[str, int]:
-        try:
-            with self.engine.begin() as connection:
-                return self._write(connection, [item], reports, paths, batches)
-        except sa.exc.IntegrityError:
-            log.info("file %s was registered by another run", item.entry.file_name)
-            return {}
-        except sa.exc.DataError as error:
-            log.warning(
-                "file %s: the warehouse refused a value: %s", item.entry.file_name, error.orig
-            )
-            item.refusals.append(warehouse_refusal(item, error, batches))
-        reports[id(item)] = file_report(item)
-        paths[id(item)] = self._write_quarantine(item, reports[id(item)])
-        with self.engine.begin() as connection:
-            return self._write(connection, [item], reports, paths, batches)
-
-    def _write(
-        self,
-        connection: Connection,
-        items: list[ExaminedFile],
-        reports: Mapping[int, FileReport],
-        paths: Mapping[int, Path],
-        batches: Mapping[Kind, NormalizedBatch],
-    ) -> dict[str, int]:
-        """The facts of the valid files among ``items`` (unless loaded already), their loads,
-        quality results and registry entries, and those of their copies; returns the rows
-        inserted per file."""
-        valid = [item for item in items if not item.blocking]
-        loaded = already_loaded(connection, [item.sha256 for item in valid])
-        to_load = [item for item in valid if item.sha256 not in loaded]
-        counts: dict[str, int] = {item.sha256: 0 for item in to_load}
-        for kind, batch in batches.items():
-            tables = [
-                (item, table)
-                for item in to_load
-                for table in item.tables
-                if table.reader.kind is kind and table.rows
-            ]
-            if tables:
-                started = time.perf_counter()
-                inserted = insert_group(connection, kind, batch, tables)
-                self._add_rows_load(items[0].entry.region, kind, time.perf_counter() - started)
-                for (item, _), n in zip(tables, inserted, strict=True):
-                    counts[item.sha256] += n
-        self._registry(connection, items, reports, paths, counts)
-        return counts
-
-    def _registry(
-        self,
-        connection: Connection,
-        items: list[ExaminedFile],
-        reports: Mapping[int, FileReport],
-        paths: Mapping[int, Path],
-        loads: Mapping[str, int],
-    ) -> None:
-        """Load rows (files in ``loads``, with the rows inserted), quality results (files
-        loaded now or quarantined) and registry entries of ``items`` and of their copies."""
-        now = datetime.now(UTC)
-        insert_mappings(
-            connection,
-            "raw_loads",
-            [
-                {
-                    "sha256": item.sha256,
-                    "load_id": item.load_id,
-                    "run_id": self.run_id,
-                    "loaded_at": now,
-                    "n_rows": loads[item.sha256],
-                }
-                for item in items
-                if item.sha256 in loads
-            ],
-        )
-        quality = [
-            row
-            for item in items
-            if item.blocking or item.sha256 in loads
-            for row in quality_rows(item.sha256, item.checks, self.run_id)
-        ]
-        if quality:  # about 30 rows a file: COPY on PostgreSQL
-            bulk_insert(connection, "dq_results", QUALITY_COLUMNS, quality)
-        entries = []
-        for item in items:
-            report = reports[id(item)]
-            fields = registered_outcome(
-                FileStatus.QUARANTINED if item.blocking else FileStatus.LOADED,
-                "|".join(report.kinds),
-                report.rows,
-                report.reason(),
-            )
-            path = paths.get(id(item))
-            entries.append(
-                registry_row(
-                    item.entry,
-                    item.sha256,
-                    self.run_id,
-                    now,
-                    report_path=str(path) if path else None,
-                    **fields,
-                )
-            )
-            entries += [
-                registry_row(e, item.sha256, self.run_id, now, **fields) for e in item.copies
-            ]
-        insert_mappings(connection, "raw_files", entries)
-
-    def _write_quarantine(self, item: ExaminedFile, report: FileReport) -> Path:
-        folder = quarantine_folder(self.settings, item.entry)
-        copy_into_quarantine(folder, item.entry)
-        return write_report(folder, report)
-
-    def _count(self, item: ExaminedFile, inserted: int) -> None:
-        outcome = self.outcomes[item.entry.region]
-        if item.blocking:
-            outcome.quarantined += 1
-            outcome.quarantined_files.append(item.entry.file_name)
-        else:
-            outcome.loaded += 1
-            outcome.rows_loaded += inserted
-        for entry in item.copies:
-            self.outcomes[entry.region].copies += 1
-
-    # ---- a big file: by batches --------------------------------------------------------------
-
-    def _stream(self, item: ExaminedFile) -> None:
-        """Read, validate and load a big file batch by batch in one transaction; roll it back
-        and quarantine the file when a batch breaks a blocking rule."""
-        region = item.entry.region
-        started = time.perf_counter()
-        load_s = 0.0
-        inserted = 0
-        # A required column missing: the file will be quarantined, whatever its rows.
-        doomed = any(t.reader.missing_columns for t in item.tables)
-        try:
-            with self.engine.connect() as connection:
-                transaction = connection.begin()
-                try:
-                    loading = not already_loaded(connection, [item.sha256])
-
-                    def load(table: ExaminedTable, batch: NormalizedBatch) -> None:
-                        nonlocal load_s, inserted
-                        if not loading or doomed or item.blocking:
-                            return  # the file will not be loaded: stop writing, keep checking
-                        step = time.perf_counter()
-                        try:
-                            inserted += insert_rows(
-                                connection,
-                                table.reader.kind,
-                                batch,
-                                None,
-                                (
-                                    np.array([item.sha256], dtype=object),
-                                    np.array([table.reader.sheet], dtype=object),
-                                    np.array([item.load_id], dtype=object),
-                                ),
-                                np.zeros(len(batch), dtype=np.int64),
-                            )
-                        except sa.exc.DataError as error:  # rolled back below, as blocking
-                            log.warning(
-                                "file %s: the warehouse refused a value: %s",
-                                item.entry.file_name,
-                                error.orig,
-                            )
-                            item.refusals.append(
-                                warehouse_refusal(item, error, {batch.kind: batch})
-                            )
-                        self._add_rows_load(region, batch.kind, time.perf_counter() - step)
-                        load_s += time.perf_counter() - step
-
-                    examine_stream(item, pseudonym_key=self.settings.pseudonym_key, on_batch=load)
-                    log_examined(item)
-                    report = file_report(item)
-                    step = time.perf_counter()
-                    paths = {}
-                    if item.blocking:
-                        transaction.rollback()
-                        inserted = 0
-                        paths[id(item)] = self._write_quarantine(item, report)
-                        transaction = connection.begin()
-                    loads = {item.sha256: inserted} if loading and not item.blocking else {}
-                    self._registry(connection, [item], {id(item): report}, paths, loads)
-                    transaction.commit()
-                    load_s += time.perf_counter() - step
-                except BaseException:
-                    if transaction.is_active:
-                        transaction.rollback()
-                    raise
-            self._count(item, inserted)
-        except FileRefused as refused:  # found unreadable further down: nothing was kept
-            self._refused_with_copies(
-                _Pending(item.entry, item.sha256, item.copies), refused.reason
-            )
-        except sa.exc.IntegrityError:
-            log.info("file %s was registered by another run", item.entry.file_name)
-        except Exception as error:  # the file's own, unforeseen (rolled back): it alone is refused
-            self._set_apart(_Pending(item.entry, item.sha256, item.copies), error)
-        elapsed = time.perf_counter() - started
-        self._add(region, "load_s", load_s)
-        self._add(region, "validate_s", elapsed - load_s)
+                    self.outcomes.fail(region, error)
+                self.outcomes.add(region, "load_s", time.perf_counter() - started)
 
 
 def _by_region(items: Sequence[ExaminedFile]) -> dict[str, list[ExaminedFile]]:

@@ -18,7 +18,8 @@ from sqlalchemy.engine import Engine
 
 from clauses.compute.figures import compute_as_of
 from clauses.config import TIMEZONE, Settings
-from clauses.load.ingest import RegionIngest, ingest_regions
+from clauses.load.ingest import ingest_regions
+from clauses.load.outcomes import RegionIngest
 from clauses.publish.tables import publish_extracts
 from clauses.receive.landing import LandingEntry, move_loose_files, scan_landing
 from clauses.receive.quarantine import purge_quarantine
