@@ -834,18 +834,14 @@ def test_a_cp1252_csv_whose_bytes_look_like_utf8_here_and_there_is_read(
     assert read_file(bom).encoding == "cp1252"
 
 
-def test_the_lines_of_a_mixed_csv_are_found_whatever_its_blocks(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_the_lines_of_a_mixed_csv_are_found_whatever_its_blocks() -> None:
     """Blocks of any size, cutting lines, characters and CR LF anywhere: the same lines."""
-    from clauses.read import csv_files
+    from clauses.read import csv_encoding
 
     data = _lines(("a;b", "utf-8"), ("Ã©;é", "cp1252"), ("x;y", "utf-8"))
     data += b"z\rt;\xc3\xa9t\xc3\xa9\n\xe9t\xe9;1\r\n"  # bare CR, LF; UTF-8 on line 5
     for block in range(1, len(data) + 2):
-        monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
-        assert csv_files._utf8_and_other_lines(io.BytesIO(data), 0) == (5, 2), block
+        assert csv_encoding._utf8_and_other_lines(io.BytesIO(data), 0, block) == (5, 2), block
     cp1252 = _lines(("a;Ã©é", "cp1252"), ("É\u00a0;€", "cp1252"))
     for block in range(1, len(cp1252) + 2):
-        monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", block)
-        assert csv_files._utf8_and_other_lines(io.BytesIO(cp1252), 0) is None, block
+        assert csv_encoding._utf8_and_other_lines(io.BytesIO(cp1252), 0, block) is None, block

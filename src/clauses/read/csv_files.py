@@ -22,6 +22,7 @@ from clauses.contract.kinds import (
     KINDS,
     Kind,
 )
+from clauses.read.csv_encoding import BOM, csv_encoding
 from clauses.read.tables import (
     ALL_KNOWN_KEYS,
     MAX_LINE_BYTES,
@@ -42,21 +43,12 @@ from clauses.read.tables import (
     plan_columns,
 )
 
-# --------------------------------------------------------------------------------------------
-# CSV
-# --------------------------------------------------------------------------------------------
-
 _NO_KIND_CSV = (
     "Aucun type de fichier reconnu : la ligne d'en-tête (première ligne) doit contenir "
     "« ID participant » et « Heures réalisées » (Heures), « Type de clause » (Marchés), "
     "« SIRET acheteur » (Contacts), « Type de partenaire » (Partenariats), « Type de bilan » "
     "(Bilans) ou « ETP conventionnés » (Conventions). Vérifiez aussi que le séparateur est "
     "« ; », « , » ou une tabulation."
-)
-_NUL_BYTES = (
-    "Ce fichier .csv contient des octets nuls : ce n'est pas un fichier texte CSV "
-    "(fichier binaire renommé, ou texte en UTF-16). Exportez-le au format « CSV UTF-8 » "
-    "ou « CSV (séparateur : point-virgule) »."
 )
 
 log = logging.getLogger(__name__)
@@ -71,145 +63,6 @@ _NO_DATA = "Le fichier ne contient aucune donnée (seulement des espaces ou des 
 # with the line: a single line of 8 Mio cost such a regex 1 Gio.
 _HEADER_STOPS = re.compile(r'["\r\n]')
 _QUOTED = re.compile(r'"[^"]*"')
-# Bytes that Windows-1252 leaves undefined: a file holding one is in neither encoding.
-_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-_BOM = b"\xef\xbb\xbf"
-# Each byte's class for finding UTF-8 multi-byte sequences fast: "L" a lead byte, "C" a
-# continuation byte, "." any other byte.
-_BYTE_CLASSES = bytes(
-    ord("L") if 0xC2 <= b <= 0xF4 else ord("C") if 0x80 <= b <= 0xBF else ord(".")
-    for b in range(256)
-)
-_LINE_BREAK = re.compile(rb"[\r\n]")
-# What a line of French text written in UTF-8 holds beyond ASCII: the letters and signs of
-# Latin-1 and the others of Windows-1252, general punctuation (’ « … and the narrow no-break
-# space among them) and €. Windows-1252 bytes that happen to decode as UTF-8 mostly give other
-# characters (C9 A0, "É" then a no-break space, is U+0260): such a line is not taken for UTF-8.
-_FRENCH_TEXT = re.compile(
-    "[\x00-\x7f\u00a0-\u00ff\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6"
-    "\u02dc\u2000-\u206f\u20ac\u2122]*"
-)
-
-
-def _undecodable(position: int) -> FileRefused:
-    return FileRefused(
-        "Encodage du fichier non reconnu : il n'est ni en UTF-8 ni en Windows-1252 "
-        f"(octet illisible à la position {position}). Enregistrez-le en « CSV UTF-8 »."
-    )
-
-
-def _mixed_encodings(utf8_line: int, other_line: int) -> FileRefused:
-    return FileRefused(
-        "Le fichier mélange deux encodages (UTF-8 et Windows-1252) : par exemple, la ligne "
-        f"{utf8_line} est en UTF-8 et la ligne {other_line} en Windows-1252, et un fichier CSV "
-        "n'a qu'un encodage. Enregistrez-le en « CSV UTF-8 » puis déposez-le à nouveau."
-    )
-
-
-def _csv_encoding(handle: IO[bytes], first: bytes) -> str:
-    """The encoding of the whole file: "utf-8-sig" (BOM), "utf-8" or "cp1252", read by blocks.
-
-    Checks on the way that no byte is NUL (UTF-16 text, binary files).
-    """
-    utf8 = codecs.getincrementaldecoder("utf-8")()
-    utf8_ok, cp1252_error = True, -1
-    offset, block = 0, first
-    while block:
-        if b"\x00" in block:
-            raise FileRefused(_NUL_BYTES)
-        if utf8_ok:
-            try:
-                utf8.decode(block, final=False)
-            except UnicodeDecodeError:
-                utf8_ok = False
-        if cp1252_error < 0:
-            match = _CP1252_UNDEFINED.search(block)
-            if match:
-                cp1252_error = offset + match.start()
-        offset += len(block)
-        block = handle.read(CSV_BLOCK_BYTES)
-    if utf8_ok:
-        try:
-            utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            utf8_ok = False
-    if utf8_ok:
-        return "utf-8-sig" if first.startswith(_BOM) else "utf-8"
-    if cp1252_error >= 0:
-        raise _undecodable(cp1252_error)
-    mixed = _utf8_and_other_lines(handle, len(_BOM) if first.startswith(_BOM) else 0)
-    if mixed is not None:
-        raise _mixed_encodings(*mixed)
-    return "cp1252"
-
-
-def _line_breaks(data: bytes, end: int) -> int:
-    """Line breaks (CR LF, LF or CR) in ``data[:end]``."""
-    return data.count(b"\n", 0, end) + data.count(b"\r", 0, end) - data.count(b"\r\n", 0, end)
-
-
-def _utf8_line(chunk: bytes) -> int:
-    """Where the first line of ``chunk`` (whole lines) that is UTF-8 French text holding a
-    multi-byte sequence starts; -1 when none does."""
-    classes = chunk.translate(_BYTE_CLASSES)
-    at, searched = classes.find(b"LC"), 0
-    while at >= 0:
-        start = max(chunk.rfind(b"\n", searched, at), chunk.rfind(b"\r", searched, at)) + 1
-        found = _LINE_BREAK.search(chunk, at)
-        end = found.start() if found else len(chunk)
-        try:
-            text = chunk[start:end].decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if _FRENCH_TEXT.fullmatch(text):
-                return start
-        searched = end
-        at = classes.find(b"LC", end)
-    return -1
-
-
-def _utf8_and_other_lines(handle: IO[bytes], start: int) -> tuple[int, int] | None:
-    """A file that is not UTF-8 as a whole: the first line that is UTF-8 text (with accents, a
-    multi-byte sequence) and the first line that is not UTF-8, both 1-based; None when no line
-    is UTF-8 text: the file is in Windows-1252.
-
-    Lines are judged whole: a Windows-1252 line is taken for UTF-8 only when every one of its
-    accented characters happens to be a valid UTF-8 sequence of French text ("Ã©" alone beside
-    ASCII), which hardly ever happens outside text that was itself UTF-8 once. The file is read
-    again by blocks cut at line breaks; a line longer than MAX_LINE_BYTES refuses the file.
-    """
-    handle.seek(start)
-    carry, lines_before = b"", 0
-    utf8_line: int | None = None
-    other_line: int | None = None
-    while True:
-        block = handle.read(CSV_BLOCK_BYTES)
-        data = carry + block
-        if not block:
-            cut = len(data)
-        else:
-            cut = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            if cut == len(data) and data.endswith(b"\r"):
-                cut -= 1  # a CR LF may be split between two blocks: the CR goes with the LF
-            if cut <= 0:
-                if len(data) > MAX_LINE_BYTES:
-                    raise line_too_long(lines_before + 1)
-                carry = data
-                continue
-        chunk, carry = data[:cut], data[cut:]
-        if other_line is None:
-            try:
-                chunk.decode("utf-8")
-            except UnicodeDecodeError as error:
-                other_line = lines_before + _line_breaks(chunk, error.start) + 1
-        if utf8_line is None and (at := _utf8_line(chunk)) >= 0:
-            utf8_line = lines_before + _line_breaks(chunk, at) + 1
-        if utf8_line is not None and other_line is not None:
-            return utf8_line, other_line
-        if not block:
-            return None
-        lines_before += _line_breaks(chunk, len(chunk))
 
 
 def _split_header(text: str) -> tuple[str, str, int]:
@@ -274,9 +127,9 @@ def open_csv(path: Path, size: int) -> OpenedFile:
                 "Ce fichier .csv est en réalité un classeur Excel (ou une archive zip) : "
                 "renommez-le en .xlsx, ou exportez-le depuis Excel au format « CSV UTF-8 »."
             )
-        encoding = _csv_encoding(handle, first)
+        encoding = csv_encoding(handle, first, CSV_BLOCK_BYTES)
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
-    start = len(_BOM) if encoding == "utf-8-sig" else 0
+    start = len(BOM) if encoding == "utf-8-sig" else 0
     text = codecs.getincrementaldecoder(codec)().decode(first[start:], final=False)
     if not text.strip() and size <= CSV_BLOCK_BYTES:
         raise FileRefused(_NO_DATA)
