@@ -470,3 +470,27 @@ def test_typed_and_text_cells_of_a_workbook_read_back_the_same(rows) -> None:  #
     assert typed["siret_porteur"].tolist() == [r[0] for r in rows]
     assert typed["mois"].tolist() == [f"{r[1].year:04d}-{r[1].month:02d}" for r in rows]
     assert typed["heures_realisees"].tolist() == [float(r[2]) for r in rows]
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False))
+def test_a_number_cell_reads_as_its_shortest_digits_never_in_scientific_notation(
+    value: float,
+) -> None:
+    """A float cell's text: the integer when whole, else the shortest digits that read back
+    as the same float, positional (repr's digits where repr is positional)."""
+    import numpy as np
+
+    from clauses.read.sheets import _text_array, cell_text
+
+    text = cell_text(value)
+    assert text is not None and "e" not in text and float(text) == value
+    if not value.is_integer():
+        assert text == np.format_float_positional(value, trim="-")
+    # the column reader gives the same text, formatted once per distinct value
+    assert _text_array(["en-tête", value, value, True, 1]).to_pylist() == [
+        "en-tête",
+        text,
+        text,
+        "VRAI",
+        "1",
+    ]

@@ -52,7 +52,8 @@ def _format_float(value: float) -> str:
     if value.is_integer():
         return str(int(value))
     # Shortest round-trip digits (as repr), never in scientific notation.
-    return np.format_float_positional(value, trim="-")
+    text = repr(value)
+    return text if "e" not in text else np.format_float_positional(value, trim="-")
 
 
 def cell_text(value: object) -> str | None:
@@ -89,7 +90,23 @@ def _text_array(values: Sequence[object]) -> pa.Array:
     try:
         return pa.array(values, type=pa.string())
     except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers, dates...: not all text
-        return pa.array([cell_text(v) for v in values], type=pa.string())
+        pass
+    # A column's numbers repeat (hours, SIRETs stored as numbers): each distinct float is
+    # formatted once. Floats only: True, 1 and 1.0 are one dict key, and not one text.
+    floats: dict[float, str] = {}
+    texts: list[str | None] = []
+    for value in values:
+        kind = value.__class__
+        if kind is str:
+            texts.append(value)  # type: ignore[arg-type]
+        elif kind is float:
+            text = floats.get(value)  # type: ignore[call-overload]
+            if text is None:
+                text = floats[value] = _format_float(value)  # type: ignore[index,arg-type]
+            texts.append(text)
+        else:
+            texts.append(cell_text(value))
+    return pa.array(texts, type=pa.string())
 
 
 @dataclass
