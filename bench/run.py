@@ -170,8 +170,8 @@ def measure_backend(backend: str, work: Path, landings: dict[int, Path]) -> dict
 def measure_backfill(work: Path, landing: Path, days: int, budget_s: float) -> dict[str, Any]:
     """`airflow backfill create` over `days` dates with the real scheduler (LocalExecutor,
     PostgreSQL metadata database), over the scale-1 sample."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    from airflow_stack import AirflowStack, StackError  # the harness of the integration tests
+    sys.path.insert(0, str(ROOT / "tests"))  # tests/support: the integration tests' harness
+    from support.airflow_stack import AirflowStack, StackError
 
     warehouse = _database("postgresql", work)
     metadata = _database("postgresql", work)
