@@ -277,6 +277,7 @@ def national_target_table(rows: Sequence[Any]) -> Table:
 
 
 def _files_query() -> sa.TextualSelect:
+    """The file entries of a region (or of every region) with their status, dates as dates."""
     return sql_query("select_files").columns(receipt_date=sa.Date)
 
 
@@ -374,8 +375,8 @@ def publish_extracts(
 
 @functools.cache
 def rendering_code_sha256() -> str:
-    """The code that turns the tables into files (read once per process): a change in it
-    changes every extract's content."""
+    """The code that reads the tables (its queries in sql/) and turns them into files (read
+    once per process): a change in it changes every extract's content."""
     digest = hashlib.sha256()
     update_with_sources(
         digest, [clauses.publish, clauses.contract, clauses.compute], [(SQL_DIR, "*.sql")]
