@@ -1,5 +1,6 @@
 -- The winning row of each convention strand (N° convention, Millésime) as of :as_of: highest
--- N° avenant, then the most recent receipt (contract §4); with the day counts of the fraction
+-- N° avenant, then the most recent receipt (contract §4: the highest receipt_rank of
+-- work_contents), then the last row of the file; with the day counts of the fraction
 -- en poste (§5) and the deadline of the intermediate report (début + N months, day clamped, R05).
 INSERT INTO work_strands (
     as_of, num_convention, millesime, sha256, sheet, row_number, siret_porteur, volet,
@@ -20,11 +21,11 @@ FROM (
     SELECT s.*,
            ROW_NUMBER() OVER (
                PARTITION BY s.num_convention, s.millesime
-               ORDER BY s.num_avenant DESC, c.receipt_date DESC, c.file_name COLLATE "C" DESC,
-                        c.region DESC, s.file_sha256 DESC, s.row_number DESC
+               ORDER BY s.num_avenant DESC, c.receipt_rank DESC, s.row_number DESC
            ) AS recency
     FROM stg_conventions s
-    JOIN work_contents c ON c.as_of = :as_of AND c.sha256 = s.file_sha256
+    JOIN work_contents c
+        ON c.as_of = :as_of AND c.sha256 = s.file_sha256 AND c.status = 'loaded'
 ) w
 JOIN ref_rules r ON r.millesime = w.millesime
 JOIN dim_date debut ON debut.day = w.date_debut

@@ -377,7 +377,7 @@ sys.exit(main(sys.argv[1:]))
 COMPUTE_POINTS = {
     "after-delete": r"^\s*DELETE FROM mart_rule_results WHERE as_of",
     "mid-inserts": r"^\s*INSERT INTO mart_rule_results",
-    "before-commit": r"^\s*UPDATE mart_rule_results SET measured_text",
+    "before-commit": r"^\s*UPDATE mart_rule_results\s+SET measured_text",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -27,6 +28,7 @@ from clauses.warehouse.engine import (
     COMPUTE_LOCK,
     as_date,
     insert_mappings,
+    lock_for_transaction,
     sql_query,
     sql_statements,
 )
@@ -41,7 +43,6 @@ MART_TABLES = (
     "mart_convention_sources",
     "mart_monthly_hours",
 )
-WORK_TABLES = ("work_activity", "work_bilans", "work_strands", "work_partitions", "work_contents")
 REANALYZE_GROWTH = 0.1  # staging rows added since the last ANALYZE, as a share, that call for one
 STAGING_TABLES = (
     "raw_files",
@@ -85,13 +86,7 @@ def inputs_fingerprint(connection: Connection, as_of: date, rules_dir: Path = RU
     file entry received on or before it with its status (contract §5), the rules files and
     the code of the computation (its SQL and the Python that writes rules and explanations)."""
     digest = hashlib.sha256()
-    entries = connection.execute(
-        sa.text(
-            "SELECT region, receipt_date, file_name, sha256, status, kinds FROM raw_files "
-            "WHERE receipt_date <= :as_of ORDER BY region, receipt_date, file_name, sha256"
-        ),
-        {"as_of": as_of},
-    )
+    entries = connection.execute(sql_query("select_received_entries"), {"as_of": as_of})
     for entry in entries:
         digest.update(repr(tuple(str(value) for value in entry)).encode())
     update_with_sources(
@@ -118,23 +113,20 @@ def compute_as_of(
     with engine.begin() as connection:
         _lock(connection)
         fingerprint = inputs_fingerprint(connection, as_of, rules_dir)
-        done = connection.execute(
-            sa.text("SELECT inputs_sha256, basis_as_of FROM computations WHERE as_of = :as_of"),
-            params,
-        ).first()
+        done = connection.execute(sql_query("select_computation"), params).first()
         if done is not None and done[0] == fingerprint and not force:
             mode, basis_as_of = "unchanged", as_date(done[1])
         else:
             basis = None if force else _carry_basis(connection, as_of, fingerprint)
-            for table in (*MART_TABLES, *WORK_TABLES):
-                connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
+            _execute(connection, "delete_marts_as_of", params)
+            _execute(connection, "delete_work_as_of", params)
             if basis is not None:
                 _carry(connection, basis, as_of)
                 mode, basis_as_of = "carried", basis
             else:
                 _compute(connection, as_of, rules_dir)
                 mode, basis_as_of = "computed", as_of
-            connection.execute(sa.text("DELETE FROM computations WHERE as_of = :as_of"), params)
+            connection.execute(sql_query("delete_computation"), params)
             insert_mappings(
                 connection,
                 "computations",
@@ -165,24 +157,13 @@ def _carry_basis(connection: Connection, as_of: date, fingerprint: str) -> date 
     rules with the date itself, in update_mart_conventions_decision.sql and
     insert_mart_rule_results.sql)."""
     previous = connection.execute(
-        sa.text(
-            "SELECT as_of, inputs_sha256 FROM computations WHERE as_of < :as_of "
-            "ORDER BY as_of DESC LIMIT 1"
-        ),
-        {"as_of": as_of},
+        sql_query("select_previous_computation"), {"as_of": as_of}
     ).first()
     if previous is None or previous[1] != fingerprint:
         return None
     basis = as_date(previous[0])
-    window = {"p": basis, "d": as_of}
     crossings = connection.execute(
-        sa.text(
-            "SELECT (SELECT COUNT(*) FROM mart_conventions WHERE as_of = :p "
-            "AND date_fin >= :p AND date_fin < :d) + (SELECT COUNT(*) FROM mart_rule_results "
-            "WHERE as_of = :p AND rule_id = 'R05' AND expected_date >= :p "
-            "AND expected_date < :d)"
-        ),
-        window,
+        sql_query("select_threshold_crossings"), {"basis": basis, "as_of": as_of}
     ).scalar_one()
     return basis if crossings == 0 else None
 
@@ -193,6 +174,8 @@ def _carry(connection: Connection, basis: date, as_of: date) -> None:
     for table in MART_TABLES:
         columns = [c["name"] for c in inspector.get_columns(table) if c["name"] != "as_of"]
         names = ", ".join(columns)
+        # Inline: the tables and their columns are identifiers (they cannot be bound), read
+        # from the schema so that a column a migration adds is carried over too.
         connection.execute(
             sa.text(
                 f"INSERT INTO {table} (as_of, {names}) "
@@ -209,14 +192,18 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     _analyze_staging(connection)
     for step in STEPS:
         started = time.perf_counter()
-        for statement in sql_statements(step):
-            connection.execute(statement, params)
+        _execute(connection, step, params)
         if step.startswith("insert_work_"):
             _analyze(connection, (step.removeprefix("insert_"),))
         log.debug("%s: %.2f s", step, time.perf_counter() - started)
     _write_explanations(connection, as_of)
-    for table in WORK_TABLES:
-        connection.execute(sa.text(f"DELETE FROM {table} WHERE as_of = :as_of"), params)
+    _execute(connection, "delete_work_as_of", params)
+
+
+def _execute(connection: Connection, name: str, params: Mapping[str, object]) -> None:
+    """Run every statement of `sql/<name>.sql`."""
+    for statement in sql_statements(name):
+        connection.execute(statement, params)
 
 
 def _analyze_staging(connection: Connection) -> None:
@@ -224,18 +211,13 @@ def _analyze_staging(connection: Connection) -> None:
     REANALYZE_GROWTH since the last time (migration 0004): only a bulk load changes a plan."""
     if connection.dialect.name != "postgresql":
         return
-    rows = connection.execute(
-        sa.text("SELECT COALESCE(SUM(n_rows), 0) FROM raw_files WHERE status = 'loaded'")
-    ).scalar()
-    last = connection.execute(sa.text("SELECT loaded_rows FROM analyzed_staging")).scalar()
+    rows = connection.execute(sql_query("select_loaded_rows")).scalar()
+    last = connection.execute(sql_query("select_analyzed_rows")).scalar()
     if last is not None and rows <= last * (1 + REANALYZE_GROWTH):
         log.debug("staging statistics current (%s rows, %s at the last ANALYZE)", rows, last)
         return
     _analyze(connection, STAGING_TABLES)
-    connection.execute(sa.text("DELETE FROM analyzed_staging"))
-    connection.execute(
-        sa.text("INSERT INTO analyzed_staging (loaded_rows) VALUES (:rows)"), {"rows": rows}
-    )
+    _execute(connection, "update_analyzed_staging", {"rows": rows})
 
 
 def _analyze(connection: Connection, tables: tuple[str, ...]) -> None:
@@ -243,6 +225,7 @@ def _analyze(connection: Connection, tables: tuple[str, ...]) -> None:
     stale ones make it choose nested loops (a national year's compute went from seconds to
     minutes without this). SQLite's planner needs none here."""
     if connection.dialect.name == "postgresql":
+        # Inline: PostgreSQL-only maintenance of tables named by the caller (identifiers).
         connection.execute(sa.text(f"ANALYZE {', '.join(tables)}"))
 
 
@@ -251,21 +234,15 @@ def _lock(connection: Connection) -> None:
     register of computations, and a backfill runs several dates at once. PostgreSQL: an
     advisory lock; SQLite: a first write takes the database's write lock at once."""
     if connection.dialect.name == "postgresql":
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": COMPUTE_LOCK})
+        lock_for_transaction(connection, COMPUTE_LOCK)
     else:
+        # Inline: SQLite-only locking (a write that deletes nothing takes the write lock).
         connection.execute(sa.text("DELETE FROM computations WHERE 0 = 1"))
 
 
 def _write_explanations(connection: Connection, as_of: date) -> None:
     rows = (
-        connection.execute(
-            sa.text(
-                "SELECT num_convention, millesime, rule_id, measured_num, expected_num, "
-                "measured_num2, expected_num2, measured_date, expected_date "
-                "FROM mart_rule_results WHERE as_of = :as_of AND status = 'failed'"
-            ),
-            {"as_of": as_of},
-        )
+        connection.execute(sql_query("select_failed_rule_results"), {"as_of": as_of})
         .mappings()
         .all()
     )
@@ -288,15 +265,7 @@ def _write_explanations(connection: Connection, as_of: date) -> None:
             }
         )
     if updates:
-        connection.execute(
-            sa.text(
-                "UPDATE mart_rule_results SET measured_text = :measured_text, "
-                "expected_text = :expected_text, explanation = :explanation "
-                "WHERE as_of = :as_of AND num_convention = :num_convention "
-                "AND millesime = :millesime AND rule_id = :rule_id"
-            ),
-            updates,
-        )
+        connection.execute(sql_query("update_mart_rule_results_explanation"), updates)
 
 
 __all__ = ["Computation", "compute_as_of", "inputs_fingerprint"]

@@ -13,11 +13,11 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from clauses.config import RULES_DIR
 from clauses.contract.vocabulary import Level
+from clauses.warehouse.engine import sql_query, sql_statements
 
 RULE_IDS = ("R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09")
 LEVELS = tuple(Level)
@@ -74,27 +74,15 @@ def rules_for(millesime: int, rules_dir: Path = RULES_DIR) -> Rules:
 
 def refresh_rule_tables(connection: Connection, rules_dir: Path = RULES_DIR) -> dict[int, str]:
     """Write the rules of every millésime present in the warehouse; returns millésime → version."""
-    millesimes = [
-        row[0]
-        for row in connection.execute(
-            sa.text("SELECT DISTINCT millesime FROM stg_conventions WHERE millesime IS NOT NULL")
-        )
-    ]
-    connection.execute(sa.text("DELETE FROM ref_rule_levels"))
-    connection.execute(sa.text("DELETE FROM ref_rules"))
+    millesimes = connection.execute(sql_query("select_millesimes")).scalars().all()
+    for statement in sql_statements("delete_ref_rules"):
+        connection.execute(statement)
     versions: dict[int, str] = {}
     for millesime in sorted(millesimes):
         rules = rules_for(millesime, rules_dir)
         versions[millesime] = rules.version
         connection.execute(
-            sa.text(
-                "INSERT INTO ref_rules (millesime, rules_version, rate_default_bp, "
-                "rate_local_authority_bp, min_etp, funding_gap_tolerance_cents, "
-                "interim_report_months, annual_report_tolerance, attainment_threshold) VALUES "
-                "(:millesime, :version, :rate_default_bp, :rate_local_authority_bp, :min_etp, "
-                ":funding_gap_tolerance_cents, :interim_report_months, "
-                ":annual_report_tolerance, :attainment_threshold)"
-            ),
+            sql_query("insert_ref_rules"),
             {
                 "millesime": millesime,
                 "version": rules.version,
@@ -108,10 +96,7 @@ def refresh_rule_tables(connection: Connection, rules_dir: Path = RULES_DIR) -> 
             },
         )
         connection.execute(
-            sa.text(
-                "INSERT INTO ref_rule_levels (millesime, rule_id, level) "
-                "VALUES (:millesime, :rule_id, :level)"
-            ),
+            sql_query("insert_ref_rule_levels"),
             [{"millesime": millesime, "rule_id": r, "level": lv} for r, lv in rules.levels.items()],
         )
     return versions

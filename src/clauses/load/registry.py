@@ -16,7 +16,7 @@ from clauses.check.expectations import (
     CheckResult,
 )
 from clauses.receive.landing import LandingEntry
-from clauses.warehouse.engine import as_date, insert_mappings
+from clauses.warehouse.engine import as_date, insert_mappings, sql_query
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,9 @@ def registered_outcome(status: str, kinds: str, n_rows: int | None, reason: str)
 def known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, str]]:
     if not regions:
         return set()
-    statement = sa.text(
-        "SELECT receipt_date, file_name, sha256 FROM raw_files WHERE region IN :regions"
-    ).bindparams(sa.bindparam("regions", expanding=True))
+    statement = sql_query("select_known_entries").bindparams(
+        sa.bindparam("regions", expanding=True)
+    )
     with engine.connect() as connection:
         rows = connection.execute(statement, {"regions": regions}).all()
     return {(as_date(d), name, sha) for d, name, sha in rows}
@@ -41,10 +41,9 @@ def known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, st
 def registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, Any]]:
     """The outcome first recorded for each of these contents received before."""
     found: dict[str, dict[str, Any]] = {}
-    statement = sa.text(
-        "SELECT sha256, status, kinds, n_rows, reason FROM raw_files "
-        "WHERE sha256 IN :shas ORDER BY file_id"
-    ).bindparams(sa.bindparam("shas", expanding=True))
+    statement = sql_query("select_registered_contents").bindparams(
+        sa.bindparam("shas", expanding=True)
+    )
     with engine.connect() as connection:
         for start in range(0, len(shas), 500):
             part = shas[start : start + 500]
@@ -59,9 +58,7 @@ def registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, 
 def already_loaded(connection: Connection, shas: list[str]) -> set[str]:
     if not shas:
         return set()
-    statement = sa.text("SELECT sha256 FROM raw_loads WHERE sha256 IN :shas").bindparams(
-        sa.bindparam("shas", expanding=True)
-    )
+    statement = sql_query("select_loaded_contents").bindparams(sa.bindparam("shas", expanding=True))
     found: set[str] = set()
     for start in range(0, len(shas), 500):
         found |= {r[0] for r in connection.execute(statement, {"shas": shas[start : start + 500]})}

@@ -28,6 +28,7 @@ import clauses.compute
 import clauses.contract
 import clauses.publish
 from clauses.compute.rules import rules_for
+from clauses.config import SQL_DIR
 from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import DECISIONS, Decision, Level
 from clauses.fingerprint import update_with_sources
@@ -35,6 +36,7 @@ from clauses.publish import page as visual
 from clauses.publish.atomic import deliver_folder
 from clauses.publish.cells import Fmt, Table
 from clauses.publish.extract import MANIFEST_NAME, write_extract
+from clauses.warehouse.engine import sql_query
 
 log = logging.getLogger(__name__)
 
@@ -192,13 +194,7 @@ def _value(column: str, value: Any) -> Any:
 
 def regions_to_publish(connection: Connection, as_of: date) -> list[str]:
     """Regions with a convention strand or a file as of `as_of`."""
-    rows = connection.execute(
-        sa.text(
-            "SELECT code_region FROM mart_conventions WHERE as_of = :d "
-            "UNION SELECT region FROM mart_files WHERE as_of = :d"
-        ),
-        {"d": as_of},
-    ).scalars()
+    rows = connection.execute(sql_query("select_regions_to_publish"), {"as_of": as_of}).scalars()
     return sorted(set(rows))
 
 
@@ -206,49 +202,22 @@ def region_tables(
     connection: Connection, region: str, as_of: date
 ) -> tuple[list[Table], dict[str, Any]]:
     """The four tables of a region's extract and its manifest facts."""
-    params = {"d": as_of, "r": region}
-    strands = (
-        connection.execute(
-            sa.text(
-                "SELECT * FROM mart_conventions WHERE as_of = :d AND code_region = :r "
-                "ORDER BY num_convention, millesime"
-            ),
-            params,
-        )
-        .mappings()
-        .all()
-    )
+    params = {"as_of": as_of, "region": region}
+    strands = connection.execute(sql_query("select_conventions"), params).mappings().all()
     conventions = Table(
         "conventions",
         "Conventions",
         [(h, f) for h, f, _ in CONVENTION_COLUMNS],
         [tuple(_value(c, s[c]) for _, _, c in CONVENTION_COLUMNS) for s in strands],
     )
-    anomalies = connection.execute(
-        sa.text(
-            "SELECT r.num_convention, r.millesime, m.volet, r.rule_id, r.level, r.measured_text, "
-            "r.expected_text, r.explanation FROM mart_rule_results r "
-            "JOIN mart_conventions m ON m.as_of = r.as_of AND m.num_convention = r.num_convention "
-            "AND m.millesime = r.millesime "
-            "WHERE r.as_of = :d AND m.code_region = :r AND r.status = 'failed' "
-            "ORDER BY r.num_convention, r.millesime, r.rule_id"
-        ),
-        params,
-    ).all()
+    anomalies = connection.execute(sql_query("select_anomalies"), params).all()
     anomaly_table = Table(
         "anomalies",
         "Anomalies",
         ANOMALY_COLUMNS,
         [(n, y, v, rule, Level(lv).label, m, e, x) for n, y, v, rule, lv, m, e, x in anomalies],
     )
-    files = connection.execute(
-        sa.text(
-            "SELECT f.file_name, f.sha256, f.receipt_date, f.kinds, m.statut, f.n_rows, f.reason "
-            "FROM mart_files m JOIN raw_files f ON f.file_id = m.file_id "
-            "WHERE m.as_of = :d AND m.region = :r ORDER BY f.receipt_date, f.file_name, f.file_id"
-        ).columns(receipt_date=sa.Date),
-        params,
-    ).all()
+    files = connection.execute(_files_query(), params).all()
     file_rows = []
     for name, sha, received, kinds, statut, n_rows, reason in files:
         if statut == "doublon":
@@ -258,17 +227,7 @@ def region_tables(
         file_rows.append((name, sha, received, kinds, statut, n_rows, reason))
     file_table = Table("fichiers", "Fichiers", FILE_COLUMNS, file_rows)
 
-    totals = (
-        connection.execute(
-            sa.text(
-                "SELECT * FROM mart_regions WHERE as_of = :d AND code_region = :r "
-                "ORDER BY millesime"
-            ),
-            params,
-        )
-        .mappings()
-        .all()
-    )
+    totals = connection.execute(sql_query("select_region_totals"), params).mappings().all()
     summary_rows = [
         (str(t["millesime"]), *(_value(c, t[c]) for c in REGION_TOTAL_COLUMNS)) for t in totals
     ]
@@ -278,19 +237,7 @@ def region_tables(
         )
     summary = Table("synthese", "Synthèse", SUMMARY_COLUMNS, summary_rows)
 
-    sources = (
-        connection.execute(
-            sa.text(
-                "SELECT DISTINCT s.sha256 FROM mart_convention_sources s JOIN mart_conventions m "
-                "ON m.as_of = s.as_of AND m.num_convention = s.num_convention "
-                "AND m.millesime = s.millesime WHERE s.as_of = :d AND m.code_region = :r "
-                "ORDER BY s.sha256"
-            ),
-            params,
-        )
-        .scalars()
-        .all()
-    )
+    sources = connection.execute(sql_query("select_sources"), params).scalars().all()
     versions = sorted({s["rules_version"] for s in strands})
     manifest = {
         "region": region,
@@ -331,15 +278,14 @@ def national_target_table(rows: Sequence[Any]) -> Table:
     return Table("objectif_national", "Objectif national", TARGET_COLUMNS, body)
 
 
+def _files_query() -> sa.TextualSelect:
+    """The file entries of a region (or of every region) with their status, dates as dates."""
+    return sql_query("select_files").columns(receipt_date=sa.Date)
+
+
 def national_table(connection: Connection, as_of: date) -> tuple[list[Table], dict[str, Any]]:
-    rows = (
-        connection.execute(
-            sa.text("SELECT * FROM mart_regions WHERE as_of = :d ORDER BY code_region, millesime"),
-            {"d": as_of},
-        )
-        .mappings()
-        .all()
-    )
+    params = {"as_of": as_of, "region": None}
+    rows = connection.execute(sql_query("select_region_totals"), params).mappings().all()
     body = [
         (
             r["code_region"],
@@ -358,25 +304,8 @@ def national_table(connection: Connection, as_of: date) -> tuple[list[Table], di
                 *(_value(c, sum(r[c] for r in rows)) for c in NATIONAL_SOURCE),
             )
         )
-    versions = (
-        connection.execute(
-            sa.text("SELECT DISTINCT rules_version FROM mart_conventions WHERE as_of = :d"),
-            {"d": as_of},
-        )
-        .scalars()
-        .all()
-    )
-    sources = (
-        connection.execute(
-            sa.text(
-                "SELECT DISTINCT sha256 FROM mart_convention_sources WHERE as_of = :d "
-                "ORDER BY sha256"
-            ),
-            {"d": as_of},
-        )
-        .scalars()
-        .all()
-    )
+    versions = connection.execute(sql_query("select_rules_versions"), params).scalars().all()
+    sources = connection.execute(sql_query("select_sources"), params).scalars().all()
     manifest = {
         "as_of": as_of.isoformat(),
         "rules_version": ", ".join(sorted(versions)),
@@ -448,10 +377,12 @@ def publish_extracts(
 
 @functools.cache
 def rendering_code_sha256() -> str:
-    """The code that turns the tables into files (read once per process): a change in it
-    changes every extract's content."""
+    """The code that reads the tables (its queries in sql/) and turns them into files (read
+    once per process): a change in it changes every extract's content."""
     digest = hashlib.sha256()
-    update_with_sources(digest, [clauses.publish, clauses.contract, clauses.compute])
+    update_with_sources(
+        digest, [clauses.publish, clauses.contract, clauses.compute], [(SQL_DIR, "*.sql")]
+    )
     return digest.hexdigest()
 
 
@@ -541,15 +472,8 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
     """What the visual summary of a region (or of the nation, `region` None) shows."""
     from clauses.contract.french import euros, french_number
 
-    scope = "" if region is None else " AND code_region = :r"
-    params = {"d": as_of, "r": region}
-    strands = (
-        connection.execute(
-            sa.text("SELECT * FROM mart_conventions WHERE as_of = :d" + scope), params
-        )
-        .mappings()
-        .all()
-    )
+    params = {"as_of": as_of, "region": region}
+    strands = connection.execute(sql_query("select_conventions"), params).mappings().all()
     facilitators = [s for s in strands if s["volet"] == "facilitateur" and s["etp_en_poste"] > 0]
     in_post = sum(s["etp_en_poste"] for s in facilitators)
     bars = []
@@ -570,25 +494,12 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
         chosen = [s for s in strands if s["decision"] == decision]
         amount = sum(s["montant_propose_cents"] or 0 for s in chosen)
         decisions.append((decision.value, len(chosen), Decimal(amount) / 100))
-    hours = connection.execute(
-        sa.text(
-            "SELECT mois, SUM(heures) FROM mart_monthly_hours WHERE as_of = :d"
-            + scope
-            + " GROUP BY mois ORDER BY mois"
-        ),
-        params,
-    ).all()
-    files = connection.execute(
-        sa.text(
-            "SELECT f.receipt_date, m.statut FROM mart_files m "
-            "JOIN raw_files f ON f.file_id = m.file_id WHERE m.as_of = :d"
-            + scope.replace("code_region", "m.region")
-        ).columns(sa.column("receipt_date", sa.Date), sa.column("statut")),
-        params,
-    ).all()
+    hours = connection.execute(sql_query("select_monthly_hours"), params).all()
+    files = connection.execute(_files_query(), params).all()
     per_month: dict[str, list[int]] = {}
-    for received, statut in files:
-        counts = per_month.setdefault(received.isoformat()[:7], [0, 0])
+    for file in files:
+        statut = file.statut
+        counts = per_month.setdefault(file.receipt_date.isoformat()[:7], [0, 0])
         if statut in ("chargé", "remplacé"):
             counts[0] += 1
         elif statut in ("en quarantaine", "refusé"):

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from clauses.compute.figures import compute_as_of
 from clauses.contract.french import euros, french_date, french_number
 from clauses.contract.vocabulary import Level
+from clauses.warehouse.engine import sql_query
 
 STATUS_LABELS = {"passed": "respectée", "failed": "EN ÉCHEC", "not_evaluated": "non évaluée"}
 
@@ -28,32 +29,12 @@ def _cents(value: Any) -> float | None:
 def explain(engine: Engine, num_convention: str, millesime: int, as_of: date) -> str:
     """Every figure of one strand as of a date, with its inputs, rules and source files."""
     ensure_computed(engine, as_of)
-    key = {"d": as_of, "n": num_convention, "y": millesime}
+    key = {"as_of": as_of, "num_convention": num_convention, "millesime": millesime}
     with engine.connect() as connection:
-        strand = (
-            connection.execute(
-                sa.text(
-                    "SELECT * FROM mart_conventions "
-                    "WHERE as_of = :d AND num_convention = :n AND millesime = :y"
-                ),
-                key,
-            )
-            .mappings()
-            .first()
-        )
+        strand = connection.execute(sql_query("select_convention_strand"), key).mappings().first()
         if strand is None:
             return f"Convention {num_convention} ({millesime}) inconnue au {french_date(as_of)}.\n"
-        rules = (
-            connection.execute(
-                sa.text(
-                    "SELECT * FROM mart_rule_results WHERE as_of = :d AND num_convention = :n "
-                    "AND millesime = :y ORDER BY rule_id"
-                ),
-                key,
-            )
-            .mappings()
-            .all()
-        )
+        rules = connection.execute(sql_query("select_strand_rule_results"), key).mappings().all()
         sources = _sources(connection, key)
     s = strand
     days_total = (s["date_fin"] - s["date_debut"]).days + 1 if _is_date(s["date_fin"]) else None
@@ -142,12 +123,9 @@ def _is_date(value: Any) -> bool:
 
 def _sources(connection: Connection, key: dict[str, Any]) -> list[tuple[str, Any, str]]:
     rows = connection.execute(
-        sa.text(
-            "SELECT s.sha256, MIN(f.receipt_date), MIN(f.file_name) "
-            "FROM mart_convention_sources s JOIN raw_files f ON f.sha256 = s.sha256 "
-            "WHERE s.as_of = :d AND s.num_convention = :n AND s.millesime = :y "
-            "AND f.receipt_date <= :d GROUP BY s.sha256 ORDER BY 2, 3"
-        ).columns(sa.column("sha256"), sa.column("received", sa.Date), sa.column("name")),
+        sql_query("select_strand_sources").columns(
+            sa.column("sha256"), sa.column("received", sa.Date), sa.column("name")
+        ),
         key,
     ).all()
     return [tuple(r) for r in rows]  # type: ignore[misc]
@@ -158,31 +136,11 @@ def diff(engine: Engine, start: date, end: date, region: str | None = None) -> s
     received in between."""
     ensure_computed(engine, start)
     ensure_computed(engine, end)
-    params = {"a": start, "b": end, "r": region}
-    region_filter = "AND COALESCE(b.code_region, a.code_region) = :r" if region else ""
+    params = {"start": start, "end": end, "region": region or None}
     with engine.connect() as connection:
-        changes = connection.execute(
-            sa.text(
-                "SELECT COALESCE(b.num_convention, a.num_convention), "
-                "COALESCE(b.millesime, a.millesime), COALESCE(b.code_region, a.code_region), "
-                "a.decision, b.decision, a.montant_propose_cents, b.montant_propose_cents, "
-                "a.regles_en_echec, b.regles_en_echec "
-                "FROM mart_conventions b LEFT JOIN mart_conventions a ON a.as_of = :a "
-                "AND a.num_convention = b.num_convention AND a.millesime = b.millesime "
-                "WHERE b.as_of = :b AND (a.num_convention IS NULL OR a.decision <> b.decision "
-                "OR COALESCE(a.montant_propose_cents, -1) <> COALESCE(b.montant_propose_cents, -1)"
-                ") " + region_filter + " ORDER BY 3, 1, 2"
-            ),
-            params,
-        ).all()
+        changes = connection.execute(sql_query("select_decision_changes"), params).all()
         files = connection.execute(
-            sa.text(
-                "SELECT f.region, f.receipt_date, f.file_name, m.statut FROM raw_files f "
-                "JOIN mart_files m ON m.file_id = f.file_id AND m.as_of = :b "
-                "WHERE f.receipt_date > :a AND f.receipt_date <= :b "
-                + ("AND f.region = :r " if region else "")
-                + "ORDER BY f.region, f.receipt_date, f.file_name"
-            ).columns(
+            sql_query("select_files_received_between").columns(
                 sa.column("region"),
                 sa.column("received", sa.Date),
                 sa.column("name"),

@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clauses.compute.figures import compute_as_of
@@ -30,6 +29,7 @@ from clauses.warehouse.engine import (
     insert_mappings,
     make_engine,
     migrate,
+    sql_query,
     unavailable_as_error,
 )
 
@@ -141,8 +141,7 @@ def _receive_ahead(
 def _store_summary(engine: Engine, run_id: str, as_of: date, outcome: RegionIngest) -> None:
     with engine.begin() as connection:
         connection.execute(
-            sa.text("DELETE FROM run_summaries WHERE run_id = :run AND region = :region"),
-            {"run": run_id, "region": outcome.region},
+            sql_query("delete_run_summary"), {"run": run_id, "region": outcome.region}
         )
         insert_mappings(
             connection,

@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 import jinja2
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from clauses.contract.kinds import REGIONS
@@ -31,27 +30,10 @@ def region_status(engine: Engine, last_files: int = 5) -> dict[str, Any]:
     """{"as_of": last computed date or None, "regions": [per region: files, quarantined,
     decisions, last run summary]}; every value JSON-serialisable."""
     with engine.connect() as connection:
-        as_of = connection.execute(sa.text("SELECT MAX(as_of) FROM mart_conventions")).scalar()
-        files = connection.execute(
-            sa.text(
-                "SELECT region, receipt_date, file_name, status, reason FROM raw_files "
-                "ORDER BY region, receipt_date DESC, file_name DESC"
-            )
-        ).all()
+        as_of = connection.execute(sql_query("select_last_computed_date")).scalar()
+        files = connection.execute(sql_query("select_files_latest_first")).all()
         decisions = connection.execute(sql_query("select_decision_counts"), {"as_of": as_of}).all()
-        runs = (
-            connection.execute(
-                sa.text(
-                    "SELECT region, run_id, as_of, files_received, files_loaded, "
-                    "files_quarantined, files_refused, rows_loaded, seconds, error, finished_at, "
-                    "n_en_cours, n_liberable, n_a_examiner, n_suspendu, n_reversement, "
-                    "compute_seconds, publish_seconds FROM run_summaries "
-                    "ORDER BY finished_at"
-                )
-            )
-            .mappings()
-            .all()
-        )
+        runs = connection.execute(sql_query("select_run_summaries")).mappings().all()
     regions = []
     for code, (name, service) in REGIONS.items():
         mine = [f for f in files if f[0] == code]
@@ -94,10 +76,7 @@ def record_decisions(
     with engine.begin() as connection:
         counts = connection.execute(sql_query("select_decision_counts"), {"as_of": as_of}).all()
         summaries = (
-            connection.execute(
-                sa.text("SELECT * FROM run_summaries WHERE run_id = :run ORDER BY region"),
-                {"run": run_id},
-            )
+            connection.execute(sql_query("select_run_summaries_of_run"), {"run": run_id})
             .mappings()
             .all()
         )
@@ -105,12 +84,7 @@ def record_decisions(
             region = summary["region"]
             decided = {d: n for r, d, n in counts if r == region}
             connection.execute(
-                sa.text(
-                    "UPDATE run_summaries SET "
-                    + ", ".join(f"{c} = :{c}" for c in DECISION_COLUMNS.values())
-                    + ", compute_seconds = :compute, publish_seconds = :publish "
-                    "WHERE run_id = :run AND region = :region"
-                ),
+                sql_query("update_run_summary_decisions"),
                 {
                     **{c: decided.get(d, 0) for d, c in DECISION_COLUMNS.items()},
                     "compute": compute_s,

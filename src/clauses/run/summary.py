@@ -6,8 +6,6 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-import sqlalchemy as sa
-
 from clauses.config import load_settings
 from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import DECISIONS, STATUTS
@@ -18,13 +16,7 @@ def print_summary(as_of: date) -> None:
     settings = load_settings()
     engine = make_engine(settings.warehouse_url)
     with engine.connect() as connection:
-        files = connection.execute(
-            sa.text(
-                "SELECT region, statut, COUNT(*) FROM mart_files WHERE as_of = :d "
-                "GROUP BY region, statut"
-            ),
-            {"d": as_of},
-        ).all()
+        files = connection.execute(sql_query("select_file_status_counts"), {"as_of": as_of}).all()
         decisions = connection.execute(sql_query("select_decision_counts"), {"as_of": as_of}).all()
     per_file = {(r, s): n for r, s, n in files}
     per_decision = {(r, d): n for r, d, n in decisions}

@@ -64,6 +64,8 @@ def exclusive(engine: Engine, key: int) -> Iterator[None]:
     a SQLite warehouse (one machine), an flock on a file beside the database."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
+            # Inline: PostgreSQL-only locking, no query of the warehouse's tables (sql/ holds
+            # the statements that run the same on both dialects).
             connection.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": key})
             connection.commit()
             try:
@@ -72,6 +74,7 @@ def exclusive(engine: Engine, key: int) -> Iterator[None]:
                 # A lost connection has lost its session locks with it: then there is nothing
                 # to release, and the block's own error is the one to report.
                 with contextlib.suppress(sa.exc.DBAPIError):
+                    # Inline: PostgreSQL-only, the counterpart of the lock above.
                     connection.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": key})
                     connection.commit()
         return
@@ -85,6 +88,14 @@ def exclusive(engine: Engine, key: int) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def lock_for_transaction(connection: Connection, key: int) -> None:
+    """On PostgreSQL, hold the warehouse-wide lock `key` until the caller's transaction ends
+    (an advisory lock); nothing elsewhere."""
+    if connection.dialect.name == "postgresql":
+        # Inline: PostgreSQL-only locking, no query of the warehouse's tables.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def make_engine(url: str) -> Engine:
@@ -122,16 +133,16 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            # Runs starting together on a new warehouse: one migrates, the others wait for its
-            # commit and then find the schema up to date (PostgreSQL's DDL is transactional).
-            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
+        # Runs starting together on a new PostgreSQL warehouse: one migrates, the others wait
+        # for its commit and then find the schema up to date (PostgreSQL's DDL is transactional).
+        lock_for_transaction(connection, MIGRATE_LOCK)
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
 
 def sql_query(name: str) -> sa.TextClause:
-    """The one statement of `sql/<name>.sql` (a `select_` or `update_` file)."""
+    """The one statement of `sql/<name>.sql`. A list of values (`IN :names`) is bound by the
+    caller: ``sql_query(name).bindparams(sa.bindparam("names", expanding=True))``."""
     [statement] = sql_statements(name)
     return statement
 
@@ -172,9 +183,10 @@ def bulk_insert(
     """Insert rows inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
     if connection.dialect.name == "postgresql":
         return _copy_rows(connection, table, columns, rows)
+    # Inline: the table and its columns are the caller's (identifiers cannot be bound); the
+    # names come from the contract, not from input.
     statement = sa.text(
-        f"INSERT INTO {table} ({', '.join(columns)}) "  # names come from the contract, not input
-        f"VALUES ({', '.join(':' + c for c in columns)})"
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
     )
     count, batch = 0, []
     for row in rows:
@@ -267,6 +279,7 @@ def insert_mappings(connection: Connection, table: str, rows: Sequence[Mapping[s
     if not rows:
         return
     columns = list(rows[0])
+    # Inline: the table and its columns are the caller's (identifiers cannot be bound).
     statement = sa.text(
         f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
     )

@@ -1,0 +1,3 @@
+-- The rules' parameters and levels of every millésime, before they are written again.
+DELETE FROM ref_rule_levels;
+DELETE FROM ref_rules;
