@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.check.expectations import (
-    CheckResult,
-)
-from clauses.receive.landing import LandingEntry
+from clauses.receive.landing import LandingEntry, file_sha256
 from clauses.warehouse.engine import as_date, insert_mappings, sql_query
+
+if TYPE_CHECKING:  # the registry is read without the readers and checkers (`nothing_new`)
+    from clauses.check.expectations import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +36,25 @@ def known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, st
     with engine.connect() as connection:
         rows = connection.execute(statement, {"regions": regions}).all()
     return {(as_date(d), name, sha) for d, name, sha in rows}
+
+
+def nothing_new(engine: Engine, entries_by_region: Mapping[str, Sequence[LandingEntry]]) -> bool:
+    """Whether every entry is registered already, with the same bytes: a run with nothing new
+    then neither reads nor checks anything (nor imports what reading and checking need). An
+    entry that cannot be hashed is new: the ingestion reports it."""
+    known = known_entries(engine, sorted(entries_by_region))
+    for entries in entries_by_region.values():
+        for entry in entries:
+            if entry.refusal:
+                sha = ""
+            else:
+                try:
+                    sha = file_sha256(entry.path)
+                except OSError:
+                    return False
+            if (entry.receipt_date, entry.file_name, sha) not in known:
+                return False
+    return True
 
 
 def registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, Any]]:

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 from clauses.compute.figures import compute_as_of
 from clauses.config import TIMEZONE, Settings
-from clauses.load.ingest import ingest_regions
 from clauses.load.outcomes import RegionIngest
+from clauses.load.registry import nothing_new
 from clauses.publish.tables import publish_extracts
 from clauses.receive.landing import LandingEntry, move_loose_files, scan_landing
 from clauses.receive.quarantine import purge_quarantine
@@ -108,7 +108,7 @@ def receive_and_load(
     for path, reason in scan.outside:
         log.warning("landing/%s refused: %s", path, reason)
     with exclusive(engine, INGEST_LOCK):
-        outcomes = ingest_regions(engine, settings, _by_region(scan.entries), run_id)
+        outcomes = _ingest(engine, settings, _by_region(scan.entries), run_id)
         if receive_until is not None and receive_until > as_of:
             _receive_ahead(engine, settings, receive_until, regions, run_id)
     for region, outcome in outcomes.items():
@@ -124,6 +124,26 @@ def _by_region(entries: list[LandingEntry]) -> dict[str, list[LandingEntry]]:
     return by_region
 
 
+def _ingest(
+    engine: Engine,
+    settings: Settings,
+    entries_by_region: dict[str, list[LandingEntry]],
+    run_id: str,
+) -> dict[str, RegionIngest]:
+    """`ingest_regions`, unless every entry is registered already with the same bytes (most
+    runs of a backfill, a night without files): then nothing is read, and the readers and
+    checkers (pandas, and Great Expectations when a file is validated) are not even imported."""
+    if nothing_new(engine, entries_by_region):
+        log.info("nothing new among %d entries", sum(map(len, entries_by_region.values())))
+        return {
+            region: RegionIngest(region, received=len(entries), already_known=len(entries))
+            for region, entries in sorted(entries_by_region.items())
+        }
+    from clauses.load.ingest import ingest_regions  # imported here: see above
+
+    return ingest_regions(engine, settings, entries_by_region, run_id)
+
+
 def _receive_ahead(
     engine: Engine, settings: Settings, until: date, regions: set[str] | None, run_id: str
 ) -> None:
@@ -131,9 +151,7 @@ def _receive_ahead(
     region's failure is logged here and reported by the run of the date of its files."""
     log.info("receiving the files up to %s for the runs of the later dates", until)
     scan = scan_landing(settings.landing_dir, until, regions)
-    for region, outcome in ingest_regions(
-        engine, settings, _by_region(scan.entries), run_id
-    ).items():
+    for region, outcome in _ingest(engine, settings, _by_region(scan.entries), run_id).items():
         if outcome.error:
             log.warning("region %s, files up to %s: %s", region, until, outcome.error)
 
