@@ -52,6 +52,7 @@ STAGING_TABLES = (
     "stg_partenariats",
     "stg_bilans",
     "stg_conventions",
+    "file_partitions",
 )
 STEPS = (
     "insert_work_contents",
@@ -189,6 +190,7 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     """Every step of `sql/`, then the explanations; work tables emptied afterwards."""
     params = {"as_of": as_of}
     refresh_rule_tables(connection, rules_dir)
+    _execute(connection, "insert_file_partitions", params)  # the contents loaded since the last
     _analyze_staging(connection)
     for step in STEPS:
         started = time.perf_counter()
