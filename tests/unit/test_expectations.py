@@ -56,3 +56,21 @@ def test_two_passes_give_the_results_of_one(
     failed = [c for checks in one.values() for c in checks if not c.success]
     assert any(c.examples for c in failed)  # the comparison covers unexpected rows
     assert any(c.success for checks in one.values() for c in checks)
+
+
+def test_great_expectations_is_imported_without_scipy_stats() -> None:
+    """GX imports scipy.stats at load time for an expectation no suite uses: it is left lazy
+    (40% of GX's import), and is loaded whole the moment something uses it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from clauses.check.expectations import _import_gx\n"
+        "_import_gx()\n"
+        "lazy = type(sys.modules['scipy.stats']).__name__\n"
+        "from scipy import stats\n"
+        "print(lazy, round(float(stats.entropy([1, 1], [1, 3])), 4))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["_LazyModule", "0.1438"]
