@@ -107,10 +107,9 @@ def receive_and_load(
     report.outside = scan.outside
     for path, reason in scan.outside:
         log.warning("landing/%s refused: %s", path, reason)
-    with exclusive(engine, INGEST_LOCK):
-        outcomes = _ingest(engine, settings, _by_region(scan.entries), run_id)
-        if receive_until is not None and receive_until > as_of:
-            _receive_ahead(engine, settings, receive_until, regions, run_id)
+    outcomes = _ingest(engine, settings, _by_region(scan.entries), run_id)
+    if receive_until is not None and receive_until > as_of:
+        _receive_ahead(engine, settings, receive_until, regions, run_id)
     for region, outcome in outcomes.items():
         report.regions[region] = asdict(outcome)
         _store_summary(engine, run_id, as_of, outcome)
@@ -130,9 +129,11 @@ def _ingest(
     entries_by_region: dict[str, list[LandingEntry]],
     run_id: str,
 ) -> dict[str, RegionIngest]:
-    """`ingest_regions`, unless every entry is registered already with the same bytes (most
-    runs of a backfill, a night without files): then nothing is read, and the readers and
-    checkers (pandas, and Great Expectations when a file is validated) are not even imported."""
+    """`ingest_regions` under the warehouse's ingestion lock, unless every entry is registered
+    already with the same bytes (most runs of a backfill, a night without files): then nothing
+    is read, the lock is not taken (a registered entry stays registered: the runs of a backfill
+    that find nothing new do not wait for each other), and the readers and checkers (pandas,
+    and Great Expectations when a file is validated) are not even imported."""
     if nothing_new(engine, entries_by_region):
         log.info("nothing new among %d entries", sum(map(len, entries_by_region.values())))
         return {
@@ -141,7 +142,8 @@ def _ingest(
         }
     from clauses.load.ingest import ingest_regions  # imported here: see above
 
-    return ingest_regions(engine, settings, entries_by_region, run_id)
+    with exclusive(engine, INGEST_LOCK):  # another run may have registered them meanwhile
+        return ingest_regions(engine, settings, entries_by_region, run_id)
 
 
 def _receive_ahead(
