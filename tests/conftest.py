@@ -25,6 +25,35 @@ ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_ENV = "CLAUSES_TEST_POSTGRES_URL"
 TEST_KEY = "test-pseudonymisation-key-not-for-production"
 
+# With pytest-xdist (`make test` runs two workers), each worker has Airflow metadata of its own:
+# the dag.test() runs and `airflow db migrate` of two workers would otherwise share one SQLite
+# file. Set here, before anything imports Airflow (it reads its configuration at import).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+if WORKER:
+    _home = Path(os.environ.get("AIRFLOW_HOME") or ROOT / ".airflow") / WORKER
+    _home.mkdir(parents=True, exist_ok=True)
+    os.environ["AIRFLOW_HOME"] = str(_home)
+    os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_home / 'airflow.db'}"
+
+# The longest files first (a few minutes each, most of the suite's time): with several workers
+# each file runs whole on one worker, taken in this order, so none of them starts last while the
+# other workers have nothing left to do. The order of everything else is kept.
+LONGEST_FIRST = (
+    "tests/integration/test_scheduler.py",
+    "tests/integration/test_generative_ingestion.py",
+    "tests/integration/test_fault_injection.py",
+    "tests/integration/test_ingest_big_files.py",
+    "tests/integration/test_oracle_agreement.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        path = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(path) if path in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> str:
