@@ -51,9 +51,13 @@ run: install
 		> $(ROOT)/.airflow/dags-test.log 2>&1 || { tail -50 $(ROOT)/.airflow/dags-test.log; exit 1; }
 	@CLAUSES_DATA_DIR=$(DATA_DIR) CLAUSES_DEMO=1 $(VENV)/bin/python -m clauses.run.summary --date $(TODAY)
 
-# The tests make their own data folders and never touch $(DATA_DIR).
+# The tests make their own data folders and never touch $(DATA_DIR). They run on PYTEST_WORKERS
+# pytest-xdist workers (two: the cores of this project's machines), each test file whole on one
+# worker; PYTEST_WORKERS=0 runs them in this one process (a debugger, `-s`).
+PYTEST_WORKERS ?= 2
 test: install
-	$(AIRFLOW_ENV) CLAUSES_DATA_DIR=$(ROOT)/.test-data $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(AIRFLOW_ENV) CLAUSES_DATA_DIR=$(ROOT)/.test-data $(VENV)/bin/python -m pytest \
+		-n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install
 	$(VENV)/bin/python -m bench.run

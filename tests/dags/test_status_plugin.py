@@ -13,7 +13,9 @@ from clauses.config import load_settings
 from clauses.run.pipeline import run_date
 
 
-def test_status_page_and_api(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_status_page_and_api(
+    data_dir: Path, sqlite_warehouse: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     run_date(settings, date(2025, 3, 1))

@@ -13,7 +13,7 @@ from clauses.run.pipeline import run_date
 from clauses.warehouse.engine import make_engine
 
 
-def test_explain_and_diff(data_dir: Path) -> None:
+def test_explain_and_diff(data_dir: Path, sqlite_warehouse: str) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     run_date(settings, date(2025, 3, 1))

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from support.templates import Samples
 
-from clauses.sample.generate import generate_sample
 from clauses.warehouse.engine import make_engine
 
 AS_OF = "2026-04-01"
@@ -179,9 +179,8 @@ def assert_complete_extract(folder: Path) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_sigkill_during_loads_then_rerun_converges(tmp_path: Path) -> None:
-    landing = tmp_path / "landing"
-    generate_sample(landing, scale=0.05, seed=3, defects=True)
+def test_sigkill_during_loads_then_rerun_converges(tmp_path: Path, samples: Samples) -> None:
+    landing, _ = samples.get(0.05, 3, defects=True)  # read by both runs, never written
     reference, victim = tmp_path / "reference", tmp_path / "victim"
     for folder in (reference, victim):
         folder.mkdir()
@@ -231,11 +230,11 @@ class State:
 
 
 @pytest.fixture(scope="module")
-def two_regions(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+def two_regions(tmp_path_factory: pytest.TempPathFactory, samples: Samples) -> tuple[Path, Path]:
     """(landing without the delta folder, the delta folder) of a small two-region sample."""
     root = tmp_path_factory.mktemp("two_regions")
     landing = root / "landing"
-    generate_sample(landing, scale=0.05, seed=3, defects=True)
+    samples.copy(landing, 0.05, 3, defects=True)
     for region in landing.iterdir():
         if region.name not in KEPT_REGIONS:
             shutil.rmtree(region)

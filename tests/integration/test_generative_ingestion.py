@@ -19,7 +19,8 @@ porteur, N° convention...), so that no file supersedes another. The file is the
 - or as an exact copy of another file of its region (a `doublon`).
 
 One in-process run (`clauses.pipeline.run_date`, on a SQLite warehouse in the example's own
-folder) must then: not raise, fail no region, refuse no file for an internal error; list every
+folder: a copy of the session's migrated one; on PostgreSQL, a copy of the migrated template
+database) must then: not raise, fail no region, refuse no file for an internal error; list every
 file once in its region's fichiers.csv, with the SHA-256 of its bytes; list every untouched or
 preserved file `chargé` with all its rows (or `doublon` when the same bytes were received
 first); list the damaged files whose fate the contract fixes with that status; keep in the
@@ -52,6 +53,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 from support.contract_files import make_siret, rezip
+from support.templates import copy_sqlite, create_database, drop_database
 
 from clauses.config import Settings
 from clauses.contract.kinds import (
@@ -900,29 +902,22 @@ def _check_run(landing: Landing, root: Path, warehouse_url: str) -> None:
 
 @PROPERTY
 @given(landing=landings())
-def test_any_landing_zone_is_ingested_whole(landing: Landing) -> None:
+def test_any_landing_zone_is_ingested_whole(landing: Landing, sqlite_template: Path) -> None:
     with tempfile.TemporaryDirectory(prefix="clauses-generative-") as folder:
         root = Path(folder)
-        check_run(landing, root, f"sqlite:///{root / 'data' / 'warehouse.sqlite'}")
+        url = copy_sqlite(sqlite_template, root / "data" / "warehouse.sqlite")
+        check_run(landing, root, url)
 
 
 @pytest.mark.postgres
 @settings(PROPERTY, max_examples=max(1, EXAMPLES // 5))
 @given(landing=landings())
 def test_any_landing_zone_is_ingested_whole_on_postgresql(
-    landing: Landing, postgres_server: str
+    landing: Landing, postgres_server: str, postgres_template: str
 ) -> None:
-    import uuid
-
-    name = f"clauses_generative_{uuid.uuid4().hex[:12]}"
-    admin = make_engine(postgres_server).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = postgres_server.rsplit("/", 1)[0] + "/" + name
+    url = create_database(postgres_server, "clauses_generative", template=postgres_template)
     try:
         with tempfile.TemporaryDirectory(prefix="clauses-generative-pg-") as folder:
             check_run(landing, Path(folder), url)
     finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(postgres_server, url)

@@ -1,5 +1,6 @@
 """Cheap dates: a date whose inputs did not change is carried over or left alone, and gives the
-same figures and extracts as a full computation (tests/small_landing.py, SQLite)."""
+same figures and extracts as a full computation (tests/small_landing.py, SQLite). Every warehouse
+here starts as a copy of the session's migrated one (`sqlite_warehouse`, `sqlite_template`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from support.small_landing import write_small_landing
+from support.templates import copy_sqlite
 
 from clauses.compute.figures import MART_TABLES, compute_as_of
 from clauses.config import RULES_DIR, load_settings
@@ -52,7 +54,9 @@ def modes(url: str) -> dict[date, str]:
     return {date.fromisoformat(str(d)): m for d, m in rows}
 
 
-def test_carried_dates_equal_full_computations(data_dir: Path) -> None:
+def test_carried_dates_equal_full_computations(
+    data_dir: Path, sqlite_warehouse: str, sqlite_template: Path
+) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     # Load every file first, as a run as of the last date does: the register then holds files
@@ -64,7 +68,7 @@ def test_carried_dates_equal_full_computations(data_dir: Path) -> None:
     assert modes(settings.warehouse_url) == {**dict(SCHEDULE), date(2025, 3, 1): "computed"}
 
     # The same dates computed in full, each on its own, in a second warehouse.
-    reference = f"sqlite:///{data_dir / 'reference.sqlite'}"
+    reference = copy_sqlite(sqlite_template, data_dir / "reference.sqlite")
     full = make_engine(reference)
     run_date(load_settings(warehouse_url=reference), date(2025, 3, 1))
     for day, _ in SCHEDULE:
@@ -75,7 +79,9 @@ def test_carried_dates_equal_full_computations(data_dir: Path) -> None:
         assert carried == computed, day
 
 
-def test_rerun_rewrites_nothing_unless_inputs_change_or_forced(data_dir: Path) -> None:
+def test_rerun_rewrites_nothing_unless_inputs_change_or_forced(
+    data_dir: Path, sqlite_warehouse: str
+) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     day = date(2024, 4, 10)
@@ -113,7 +119,7 @@ def test_rerun_rewrites_nothing_unless_inputs_change_or_forced(data_dir: Path) -
     assert "heures_2024-03.csv" in files
 
 
-def test_rules_change_recomputes(data_dir: Path, tmp_path: Path) -> None:
+def test_rules_change_recomputes(data_dir: Path, sqlite_warehouse: str, tmp_path: Path) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     run_date(settings, date(2024, 4, 10))
@@ -127,7 +133,7 @@ def test_rules_change_recomputes(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_next_date_with_the_same_content_reuses_the_previous_files(
-    data_dir: Path, caplog: pytest.LogCaptureFixture
+    data_dir: Path, sqlite_warehouse: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
@@ -165,7 +171,9 @@ def test_next_date_with_the_same_content_reuses_the_previous_files(
     assert cells[0] == cells[1] and len(cells[0]["Conventions"]) == 2
 
 
-def test_a_run_receiving_ahead_keeps_its_own_figures_and_report(data_dir: Path) -> None:
+def test_a_run_receiving_ahead_keeps_its_own_figures_and_report(
+    data_dir: Path, sqlite_warehouse: str, sqlite_template: Path
+) -> None:
     """A backfill run also receives the files of its later dates (`receive_until`); its
     figures, extracts and report stay those of its own date."""
     write_small_landing(data_dir / "landing")
@@ -184,7 +192,7 @@ def test_a_run_receiving_ahead_keeps_its_own_figures_and_report(data_dir: Path) 
             "2024-04-02",  # received ahead: the correction, the copy, the broken file, the PDF
         ]
 
-    reference = f"sqlite:///{data_dir / 'reference.sqlite'}"
+    reference = copy_sqlite(sqlite_template, data_dir / "reference.sqlite")
     alone = run_date(load_settings(warehouse_url=reference), day)
     assert counts(report) == counts(alone) == {"11": (3, 3, 0, 0, 0, 0, None)}
     ours, theirs = mart_rows(settings.warehouse_url, day), mart_rows(reference, day)
@@ -206,7 +214,9 @@ def counts(report: RunReport) -> dict[str, tuple]:
     return {r: tuple(outcome[f] for f in fields) for r, outcome in report.regions.items()}
 
 
-def test_rebuild_receives_once_and_leaves_each_dates_figures(data_dir: Path) -> None:
+def test_rebuild_receives_once_and_leaves_each_dates_figures(
+    data_dir: Path, sqlite_warehouse: str, sqlite_template: Path
+) -> None:
     """`clauses rebuild` over a range: every file of the range read by its first date, every
     date's figures those of a run of that date alone."""
     from clauses.cli import main
@@ -221,6 +231,6 @@ def test_rebuild_receives_once_and_leaves_each_dates_figures(data_dir: Path) -> 
         assert len(list(first)) == 1  # the run of 2024-03-09 received them all
 
     for day in (date(2024, 3, 9), date(2024, 4, 1), date(2024, 4, 3)):
-        alone = f"sqlite:///{data_dir / f'alone-{day}.sqlite'}"
+        alone = copy_sqlite(sqlite_template, data_dir / f"alone-{day}.sqlite")
         run_date(load_settings(warehouse_url=alone), day)
         assert mart_rows(settings.warehouse_url, day) == mart_rows(alone, day), day

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from support.contract_files import HEURES, heures_row, write_csv
+from support.templates import copy_sqlite
 
 from clauses.check import examine as examination
 from clauses.config import Settings
@@ -30,9 +31,10 @@ def _entry(path: Path, region: str = "11") -> LandingEntry:
     return LandingEntry(region, date(2024, 6, 1), path.name, path)
 
 
-def _settings(tmp_path: Path) -> Settings:
+def _settings(tmp_path: Path, template: Path) -> Settings:
+    """A data folder whose warehouse is a copy of the session's migrated one."""
     data = tmp_path / "data"
-    return Settings(data, f"sqlite:///{data / 'warehouse.sqlite'}", KEY)
+    return Settings(data, copy_sqlite(template, data / "warehouse.sqlite"), KEY)
 
 
 def _ingest(settings: Settings, entries: list[LandingEntry]):  # type: ignore[no-untyped-def]
@@ -42,9 +44,9 @@ def _ingest(settings: Settings, entries: list[LandingEntry]):  # type: ignore[no
 
 
 def test_file_read_by_batches_is_loaded_whole_or_quarantined_whole(
-    tmp_path: Path, tiny_slices: None
+    tmp_path: Path, sqlite_template: Path, tiny_slices: None
 ) -> None:
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, sqlite_template)
     folder = settings.landing_dir / "11" / "2024-06-01"
     folder.mkdir(parents=True)
     good = write_csv(folder / "bon.csv", HEURES, [heures_row(i) for i in range(100)])
@@ -80,13 +82,16 @@ def test_file_read_by_batches_is_loaded_whole_or_quarantined_whole(
 
 
 def test_a_file_breaking_a_shared_group_is_refused_alone(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    sqlite_template: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Small files of several regions are validated together; when that shared step raises an
     error nobody foresaw, the group is halved until the file at fault is alone: that file is
     refused with an internal-error report and kept in quarantine, its traceback logged, and
     every other file, of its region too, loads."""
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, sqlite_template)
     entries: dict[str, list[LandingEntry]] = {"11": [], "24": []}
     for n in range(7):
         region = ("11", "24")[n % 2]
@@ -140,11 +145,11 @@ def test_a_file_breaking_a_shared_group_is_refused_alone(
 
 
 def test_an_error_of_the_machine_still_fails_the_run(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A disk full while files are read is the run's failure, not a file's: it is raised (the
     run fails and is retried) and no file is refused for it."""
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, sqlite_template)
     folder = settings.landing_dir / "11" / "2024-06-01"
     folder.mkdir(parents=True)
     path = write_csv(folder / "heures.csv", HEURES, [heures_row(0)])
@@ -162,10 +167,12 @@ def test_an_error_of_the_machine_still_fails_the_run(
         assert connection.execute(sa.text("SELECT COUNT(*) FROM raw_files")).scalar_one() == 0
 
 
-def test_a_file_gone_before_it_is_hashed_is_refused_alone(tmp_path: Path) -> None:
+def test_a_file_gone_before_it_is_hashed_is_refused_alone(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
     """A file listed in the landing zone then removed before it is read: it alone is refused
     (registered with an empty SHA-256, listed with its reason), the others load."""
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, sqlite_template)
     folder = settings.landing_dir / "11" / "2024-06-01"
     folder.mkdir(parents=True)
     good = write_csv(folder / "bon.csv", HEURES, [heures_row(i) for i in range(4)])
@@ -185,7 +192,7 @@ def test_a_file_gone_before_it_is_hashed_is_refused_alone(tmp_path: Path) -> Non
 
 
 def test_a_big_file_whose_examination_raises_is_rolled_back_and_refused_alone(
-    tmp_path: Path, tiny_slices: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, sqlite_template: Path, tiny_slices: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file read by batches (every file here: SMALL_FILE_BYTES is 0) whose second batch raises
     an error nobody foresaw: its rows already written are rolled back, it alone is refused
@@ -193,7 +200,7 @@ def test_a_big_file_whose_examination_raises_is_rolled_back_and_refused_alone(
     from clauses.load import ingest
 
     monkeypatch.setattr(ingest, "SMALL_FILE_BYTES", 0)
-    settings = _settings(tmp_path)
+    settings = _settings(tmp_path, sqlite_template)
     folder = settings.landing_dir / "11" / "2024-06-01"
     folder.mkdir(parents=True)
     rows = [heures_row(i) for i in range(100)]

@@ -39,11 +39,11 @@ def run_nightly(logical: date, **conf: object):  # type: ignore[no-untyped-def]
 
 
 def test_nightly_dag_on_postgres_matches_hand_computed_figures(
-    airflow_db: None, data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    airflow_db: None, data_dir: Path, postgres_warehouse_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
         "AIRFLOW_CONN_CLAUSES_WAREHOUSE",
-        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_url}}),
+        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_warehouse_url}}),
     )
     write_small_landing(data_dir / "landing")
     dag_run = run_nightly(date(2025, 3, 1))
@@ -53,7 +53,7 @@ def test_nightly_dag_on_postgres_matches_hand_computed_figures(
     assert read_csv(folder / "conventions.csv") == [EXPECTED_CONVENTION_2025_03_01]
     statuses = {r["Fichier"]: r["Statut"] for r in read_csv(folder / "fichiers.csv")}
     assert statuses == EXPECTED_FILES_2025_03_01
-    with make_engine(postgres_url).connect() as connection:
+    with make_engine(postgres_warehouse_url).connect() as connection:
         loaded = connection.execute(sa.text("SELECT COUNT(*) FROM stg_heures")).scalar_one()
         summary = connection.execute(
             sa.text(
@@ -66,11 +66,11 @@ def test_nightly_dag_on_postgres_matches_hand_computed_figures(
 
 
 def test_a_failing_region_fails_the_run_after_the_others_are_published(
-    airflow_db: None, data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    airflow_db: None, data_dir: Path, postgres_warehouse_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(
         "AIRFLOW_CONN_CLAUSES_WAREHOUSE",
-        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_url}}),
+        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_warehouse_url}}),
     )
     landing = data_dir / "landing"
     write_small_landing(landing)
@@ -90,14 +90,14 @@ def test_a_failing_region_fails_the_run_after_the_others_are_published(
     # Region 11's figures and extract are published all the same.
     folder = data_dir / "extracts" / "11" / "2025-03-01"
     assert read_csv(folder / "conventions.csv") == [EXPECTED_CONVENTION_2025_03_01]
-    with make_engine(postgres_url).connect() as connection:
+    with make_engine(postgres_warehouse_url).connect() as connection:
         errors = dict(connection.execute(sa.text("SELECT region, error FROM run_summaries")).all())
     assert errors["11"] is None
     assert "NotADirectoryError" in errors["24"], errors
 
 
 def test_one_file_s_failure_is_its_own_and_the_team_is_alerted(
-    airflow_db: None, data_dir: Path, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+    airflow_db: None, data_dir: Path, postgres_warehouse_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 16's night: a 20 MB CSV of a single line, and a file whose checking raises an
     error nobody foresaw (injected), land beside region 11's good files. Each is refused alone,
@@ -105,7 +105,7 @@ def test_one_file_s_failure_is_its_own_and_the_team_is_alerted(
     run succeeds and the team's webhook hears of the internal error; the next night too."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_CLAUSES_WAREHOUSE",
-        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_url}}),
+        json.dumps({"conn_type": "postgres", "extra": {"url": postgres_warehouse_url}}),
     )
     landing = data_dir / "landing"
     write_small_landing(landing)

@@ -13,10 +13,10 @@ from unittest import mock
 import pytest
 from support import oracle
 from support.oracle import expected_anomalies, expected_conventions, expected_files
+from support.templates import Samples, copy_sqlite
 
 from clauses.config import load_settings
 from clauses.run.pipeline import run_date
-from clauses.sample.generate import generate_sample
 from clauses.warehouse.engine import make_engine
 
 DATES = (date(2024, 5, 31), date(2024, 9, 15), date(2025, 2, 10), date(2026, 4, 1))
@@ -29,10 +29,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    landing = tmp_path_factory.mktemp("sample") / "landing"
-    generate_sample(landing, scale=0.05, seed=7, defects=True)
-    return landing
+def sample(samples: Samples) -> Path:
+    """The session's sample (0.05, seed 7, with defects): the runs only read it."""
+    return samples.get(0.05, 7, defects=True)[0]
 
 
 def run_all_dates(sample: Path, data_dir: Path, url: str | None, monkeypatch) -> Path:  # type: ignore[no-untyped-def]
@@ -84,9 +83,13 @@ def _compare(extracts: Path, engine) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-def sqlite_run(sample: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """The four dates run once on SQLite, shared by the tests of this module."""
+def sqlite_run(
+    sample: Path, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> tuple[Path, str]:
+    """The four dates run once on SQLite (a copy of the session's migrated warehouse), shared by
+    the tests of this module."""
     data_dir = tmp_path_factory.mktemp("sqlite")
+    copy_sqlite(sqlite_template, data_dir / "warehouse.sqlite")
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("CLAUSES_DATA_DIR", str(data_dir))
         monkeypatch.setenv("CLAUSES_PSEUDONYM_KEY", "same-key-for-both-backends")
@@ -100,8 +103,13 @@ def test_sqlite_matches_the_oracle(sqlite_run: tuple[Path, str]) -> None:
 
 
 def test_postgres_matches_the_oracle_and_sqlite(  # type: ignore[no-untyped-def]
-    sample: Path, sqlite_run: tuple[Path, str], tmp_path: Path, postgres_url: str, monkeypatch
+    sample: Path,
+    sqlite_run: tuple[Path, str],
+    tmp_path: Path,
+    postgres_warehouse_url: str,
+    monkeypatch,
 ) -> None:
+    postgres_url = postgres_warehouse_url
     data_dir = tmp_path / "postgres"
     data_dir.mkdir()
     monkeypatch.setenv("CLAUSES_DATA_DIR", str(data_dir))

@@ -24,7 +24,10 @@ def analyze_counts(url: str) -> dict[str, int]:
         return {name: count for name, count in rows}
 
 
-def test_staging_is_analyzed_only_after_it_grew(data_dir: Path, postgres_url: str) -> None:
+def test_staging_is_analyzed_only_after_it_grew(
+    data_dir: Path, postgres_warehouse_url: str
+) -> None:
+    postgres_url = postgres_warehouse_url
     write_small_landing(data_dir / "landing")
     settings = load_settings(warehouse_url=postgres_url)
     run_date(settings, date(2024, 3, 10))

@@ -16,7 +16,9 @@ from clauses.run.pipeline import run_date
 from clauses.warehouse.engine import make_engine
 
 
-def test_a_new_rate_changes_exactly_the_capped_strand(data_dir: Path, tmp_path: Path) -> None:
+def test_a_new_rate_changes_exactly_the_capped_strand(
+    data_dir: Path, sqlite_warehouse: str, tmp_path: Path
+) -> None:
     write_small_landing(data_dir / "landing")
     settings = load_settings()
     run_date(settings, date(2025, 3, 1))

@@ -7,18 +7,18 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from support.templates import Samples
 
 from clauses.contract.kinds import Kind
-from clauses.sample.generate import GenerateSummary, generate_sample
+from clauses.sample.generate import GenerateSummary
 
 SCALE = 0.05
 SEED = 7
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateSummary]:
-    root = tmp_path_factory.mktemp("generate") / "landing"
-    return root, generate_sample(root, scale=SCALE, seed=SEED, defects=True)
+def sample(samples: Samples) -> tuple[Path, GenerateSummary]:
+    return samples.get(SCALE, SEED, defects=True)
 
 
 def test_files_read_back_clean(sample: tuple[Path, GenerateSummary]) -> None:

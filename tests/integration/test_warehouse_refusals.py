@@ -34,8 +34,9 @@ TOO_LONG = "OPERATION-TROP-LONGUE"
 
 @pytest.mark.parametrize("streamed", [False, True], ids=["group", "streamed"])
 def test_a_value_the_warehouse_refuses_quarantines_its_file_alone(
-    postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
+    postgres_warehouse_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, streamed: bool
 ) -> None:
+    postgres_url = postgres_warehouse_url
     if streamed:  # files of more than 700 bytes are read and loaded by batches of 40 rows
         monkeypatch.setattr(csv_files, "CSV_BLOCK_BYTES", 700)
         monkeypatch.setattr(examine, "STREAM_CELLS", 16 * 40)

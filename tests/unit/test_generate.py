@@ -1,8 +1,10 @@
-"""Tests of the sample data generator (clauses.sample.generate)."""
+"""Tests of the sample data generator (clauses.sample.generate), on the session's sample.
+
+The tests that generate more whole samples (the same seed again, another seed, without defects,
+five times the scale) are in tests/integration/test_sample_generation.py."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from datetime import date
 from pathlib import Path
@@ -10,6 +12,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 from support.contract_files import siret_ok
+from support.templates import Samples
 
 from clauses.contract.kinds import REGIONS, Kind
 from clauses.sample.generate import GenerateSummary, generate_sample
@@ -93,18 +96,9 @@ EXPECTED_DEFECTS = {
 }
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {
-        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, GenerateSummary]:
-    root = tmp_path_factory.mktemp("generate") / "landing"
-    return root, generate_sample(root, scale=SCALE, seed=SEED, defects=True)
+def sample(samples: Samples) -> tuple[Path, GenerateSummary]:
+    return samples.get(SCALE, SEED, defects=True)
 
 
 def _header_line(path: Path) -> str:
@@ -115,32 +109,6 @@ def _header_line(path: Path) -> str:
         except UnicodeDecodeError:
             continue
     raise AssertionError(f"{path} is neither UTF-8 nor Windows-1252")
-
-
-def test_same_seed_gives_identical_bytes(
-    sample: tuple[Path, GenerateSummary], tmp_path: Path
-) -> None:
-    root, summary = sample
-    again = generate_sample(tmp_path / "again", scale=SCALE, seed=SEED, defects=True)
-    assert _digests(tmp_path / "again") == _digests(root)
-    assert again == summary
-
-
-def test_other_seed_gives_other_files(sample: tuple[Path, GenerateSummary], tmp_path: Path) -> None:
-    root, _summary = sample
-    generate_sample(tmp_path / "other", scale=SCALE, seed=SEED + 1)
-    assert _digests(tmp_path / "other") != _digests(root)
-
-
-def test_defects_only_add_files(sample: tuple[Path, GenerateSummary], tmp_path: Path) -> None:
-    root, summary = sample
-    clean = generate_sample(tmp_path / "clean", scale=SCALE, seed=SEED)
-    with_defects = _digests(root)
-    for rel in summary.defects:
-        del with_defects[rel]
-    assert _digests(tmp_path / "clean") == with_defects
-    assert clean.defects == {}
-    assert clean.files == summary.files - len(summary.defects)
 
 
 def test_refuses_a_non_empty_landing_dir(tmp_path: Path) -> None:
@@ -301,14 +269,3 @@ def test_defects(sample: tuple[Path, GenerateSummary]) -> None:
         assert (root / rel).is_file()
     empty = next(rel for rel in summary.defects if "vide" in rel)
     assert (root / empty).stat().st_size == 0
-
-
-def test_size_scales_with_scale(sample: tuple[Path, GenerateSummary], tmp_path: Path) -> None:
-    _root, small = sample
-    # every region keeps at least one structure, so small scales grow less than linearly
-    big = generate_sample(tmp_path / "big", scale=SCALE * 5, seed=SEED)
-    assert big.strands > 2 * small.strands
-    for kind in ("Heures", "Marchés", "Contacts", "Conventions"):
-        assert big.rows_per_kind[kind] > 1.5 * small.rows_per_kind[kind], kind
-    assert big.hours > 1.5 * small.hours
-    assert big.files > small.files
