@@ -668,7 +668,10 @@ def test_sigkill_during_publication_leaves_a_complete_extract(tmp_path: Path) ->
         process.wait(timeout=60)
         if not target.exists():  # killed before the first publication: nothing visible
             assert not after_first
-            assert not [p for p in target.parent.iterdir() if not p.name.startswith(".")]
+            # (On a busy machine the first kill may even come before the region's folder.)
+            assert not target.parent.exists() or not [
+                p for p in target.parent.iterdir() if not p.name.startswith(".")
+            ]
             continue
         assert_complete_extract(target)
     assert target.exists()
