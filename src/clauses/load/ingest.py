@@ -45,6 +45,7 @@ from clauses.contract.vocabulary import FileStatus
 from clauses.load.commit import Committer
 from clauses.load.outcomes import Outcomes, RegionIngest
 from clauses.load.registry import (
+    entry_key,
     known_entries,
     register_entry,
     registered_contents,
@@ -133,7 +134,7 @@ class _Ingestion:
             for entry in entries_by_region[region]:
                 try:
                     if entry.refusal:
-                        if (entry.receipt_date, entry.file_name, "") not in known:
+                        if entry_key(entry, "") not in known:
                             self._refuse(entry, "", entry.refusal, copy=False)
                             outcome.refused += 1
                         else:
@@ -146,14 +147,14 @@ class _Ingestion:
                         if is_run_failure(error):
                             raise
                         log.error("file %s: hashing failed", entry.file_name, exc_info=error)
-                        if (entry.receipt_date, entry.file_name, "") not in known:
+                        if entry_key(entry, "") not in known:
                             self._refuse(entry, "", unreadable_reason(error), copy=False)
                             outcome.refused += 1
                             outcome.internal_errors.append(entry.file_name)
                         else:
                             outcome.already_known += 1
                         continue
-                    if (entry.receipt_date, entry.file_name, sha) in known:
+                    if entry_key(entry, sha) in known:
                         outcome.already_known += 1
                     elif sha in originals:
                         originals[sha].copies.append(entry)

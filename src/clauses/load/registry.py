@@ -27,7 +27,14 @@ def registered_outcome(status: str, kinds: str, n_rows: int | None, reason: str)
     return {"status": status, "kinds": kinds, "n_rows": n_rows, "reason": reason}
 
 
+def entry_key(entry: LandingEntry, sha256: str) -> tuple[date, str, str]:
+    """How the registry knows an entry: its receipt date, its name and its bytes' SHA-256
+    ("" for an entry refused unread, or whose bytes could not be hashed)."""
+    return (entry.receipt_date, entry.file_name, sha256)
+
+
 def known_entries(engine: Engine, regions: list[str]) -> set[tuple[date, str, str]]:
+    """The `entry_key` of every entry registered for these regions."""
     if not regions:
         return set()
     statement = sql_query("select_known_entries").bindparams(
@@ -52,7 +59,7 @@ def nothing_new(engine: Engine, entries_by_region: Mapping[str, Sequence[Landing
                     sha = file_sha256(entry.path)
                 except OSError:
                     return False
-            if (entry.receipt_date, entry.file_name, sha) not in known:
+            if entry_key(entry, sha) not in known:
                 return False
     return True
 
