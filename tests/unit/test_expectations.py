@@ -17,7 +17,7 @@ from clauses.receive.landing import scan_landing
 
 
 def test_no_suite_tolerates_a_share_of_unexpected_rows() -> None:
-    """`_suite_results` takes a verdict of the whole batch for "no row of any file is
+    """`suite_results` takes a verdict of the whole batch for "no row of any file is
     unexpected"; an expectation with `mostly` would break that, and each file's results."""
     for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
         for expectation in json.loads(path.read_text(encoding="utf-8"))["expectations"]:
@@ -49,7 +49,7 @@ def test_two_passes_give_the_results_of_one(
         runs.append(None)
         return list(original(kind, frame, result_format).results)
 
-    monkeypatch.setattr(expectations, "_suite_results", one_pass)
+    monkeypatch.setattr(expectations, "suite_results", one_pass)
     one = _examined_checks(tmp_path / "landing")
     assert runs  # the reference ran
     assert two_passes == one

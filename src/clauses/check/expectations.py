@@ -39,7 +39,7 @@ UNIQUE_KEY_CHECK = "expect_compound_columns_to_be_unique"
 class CheckResult:
     """The outcome of one expectation (or structural check) on one table of one file."""
 
-    kind: Kind
+    kind: Kind | str  # a file kind (§2), or "DECP" (§8.1)
     sheet: str | None
     check: str  # the GX expectation type, or a structural check name
     column: str  # French header(s) concerned
@@ -61,10 +61,14 @@ class TableToValidate:
     missing_columns: list[str]  # required headers absent from the file
 
 
-@cache
 def load_suite(kind: Kind) -> dict[str, Any]:
     """The versioned suite of a kind, as stored in `expectations/`."""
-    name = KINDS[kind].table.removeprefix("stg_")
+    return named_suite(KINDS[kind].table.removeprefix("stg_"))
+
+
+@cache
+def named_suite(name: str) -> dict[str, Any]:
+    """The suite `expectations/<name>.json` (a kind's table, or `decp`)."""
     return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
 
 
@@ -97,17 +101,21 @@ def _import_gx() -> Any:
             # `from scipy import stats` then finds the attribute, and does not import it again
             sys.modules["scipy"].stats = stats  # type: ignore[attr-defined]
     import great_expectations
+    from great_expectations.execution_engine import pandas_execution_engine
 
+    # GX fingerprints every frame it is given (a hash of all its cells, a second per million
+    # rows) for batch markers nothing here reads; a frame above this size is not fingerprinted.
+    pandas_execution_engine.HASH_THRESHOLD = 0
     return great_expectations
 
 
 def _run_suite(
-    kind: Kind,
+    suite_data: dict[str, Any],
     frame: pd.DataFrame,
     result_format: dict[str, Any],
     only: list[int] | None = None,
 ) -> Any:
-    """One GX validation of ``frame`` with the suite of ``kind`` (or its expectations at the
+    """One GX validation of ``frame`` with the suite ``suite_data`` (or its expectations at the
     positions ``only``), in a context of its own (GX keeps every batch it validated in its
     context: a fresh one lets each batch go)."""
     gx = _import_gx()
@@ -117,7 +125,6 @@ def _run_suite(
     )
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)  # GX logs at INFO by default
-    suite_data = load_suite(kind)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     chosen = suite_data["expectations"]
@@ -141,18 +148,20 @@ def _run_suite(
     return definition.run(batch_parameters={"dataframe": frame}, result_format=result_format)
 
 
-def _suite_results(kind: Kind, frame: pd.DataFrame, result_format: dict[str, Any]) -> list[Any]:
-    """GX's result of every expectation of the suite of ``kind`` on ``frame``, in suite order.
+def suite_results(
+    suite_data: dict[str, Any], frame: pd.DataFrame, result_format: dict[str, Any]
+) -> list[Any]:
+    """GX's result of every expectation of ``suite_data`` on ``frame``, in suite order.
 
     The suite runs first for its verdicts alone (BOOLEAN_ONLY: half the cost of collecting
     unexpected rows, which are usually none); only the expectations that failed run again
     with ``result_format``, for their unexpected rows. The suites use no `mostly`: an
     expectation succeeds exactly when no row is unexpected, so the results are those of one
     run with ``result_format``."""
-    results = list(_run_suite(kind, frame, {"result_format": "BOOLEAN_ONLY"}).results)
+    results = list(_run_suite(suite_data, frame, {"result_format": "BOOLEAN_ONLY"}).results)
     failed = [position for position, result in enumerate(results) if not result.success]
     if failed:
-        again = _run_suite(kind, frame, result_format, only=failed).results
+        again = _run_suite(suite_data, frame, result_format, only=failed).results
         for position, result in zip(failed, again, strict=True):
             results[position] = result
     return results
@@ -172,8 +181,8 @@ def validate_batch(
         return {}
     frame = batch.validation_frame(set(suite_columns(kind)))
     one_table = len(tables) == 1
-    outcome = _suite_results(
-        kind,
+    outcome = suite_results(
+        load_suite(kind),
         frame,
         {
             "result_format": "SUMMARY" if one_table else "COMPLETE",

@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 
 from clauses.check.expectations import CheckResult
+from clauses.contract.decp import FOLDER as DECP_FOLDER
 from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import Level
 from clauses.receive.landing import fitting_name, temporary_name
@@ -116,11 +117,13 @@ class FileReport:
         }
 
     def to_text(self) -> str:
-        region_name = REGIONS.get(self.region, ("?", ""))[0]
+        if self.region == DECP_FOLDER:
+            origin = "Données essentielles de la commande publique (DECP), instantané national"
+        else:
+            origin = f"Région : {self.region} ({REGIONS.get(self.region, ('?', ''))[0]})"
         lines = [
             f"Rapport de contrôle du fichier « {self.file_name} »",
-            f"Région : {self.region} ({region_name}) ; reçu le "
-            f"{self.receipt_date.strftime('%d/%m/%Y')}",
+            f"{origin} ; reçu le {self.receipt_date.strftime('%d/%m/%Y')}",
             f"Empreinte SHA-256 : {self.sha256 or '(fichier non lu)'}",
             "",
         ]
@@ -130,6 +133,16 @@ class FileReport:
                 f"Motif : {self.refusal}",
                 "À faire : déposez un fichier .csv ou .xlsx conforme au modèle (colonnes du "
                 "contrat de données), sous un nom simple, dans le dossier de votre région.",
+            ]
+        elif self.outcome == "en quarantaine" and self.region == DECP_FOLDER:
+            lines += [
+                "DÉCISION : instantané mis en quarantaine. Rien n'a été chargé ; l'instantané "
+                "précédent reste en vigueur.",
+                f"Motif : {self.refusal}",
+                "À faire : vérifiez le fichier téléchargé (format Parquet ou CSV UTF-8, colonnes "
+                "du schéma national : uid, id, acheteur_id, dateNotification, montant, "
+                "considerationsSociales) puis déposez-le à nouveau, ou attendez la publication "
+                "suivante.",
             ]
         elif self.outcome == "en quarantaine":
             lines += [
@@ -142,10 +155,12 @@ class FileReport:
             lines.append("DÉCISION : fichier chargé.")
         if self.kinds:
             lines.append(f"Types reconnus : {', '.join(self.kinds)} ; lignes lues : {self.rows}")
-        for title, items in (
-            ("Points bloquants", self.blocking),
-            ("Avertissements", self.warnings),
-        ):
+        titles = (
+            (("Lignes exclues (règles du contrat, §8.1)", self.failures),)
+            if self.region == DECP_FOLDER
+            else (("Points bloquants", self.blocking), ("Avertissements", self.warnings))
+        )
+        for title, items in titles:
             if not items:
                 continue
             lines += ["", f"{title} :"]

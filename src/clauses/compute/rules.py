@@ -20,7 +20,7 @@ from clauses.contract.vocabulary import Level
 from clauses.warehouse.engine import sql_query, sql_statements
 
 RULE_IDS = ("R01", "R02", "R03", "R04", "R05", "R06", "R07", "R08", "R09")
-LEVELS = tuple(Level)
+LEVELS = (Level.BLOCKING, Level.WARNING)  # what a compliance rule may weigh
 
 
 @dataclass(frozen=True)

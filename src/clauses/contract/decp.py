@@ -8,7 +8,9 @@ sample generator and the tests; nothing here reads a file or the warehouse.
 from __future__ import annotations
 
 import re
-import unicodedata
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from clauses.contract.kinds import REGIONS, fold, header_key
 
@@ -17,6 +19,7 @@ EXTENSIONS = (".parquet", ".csv")
 MAX_EXCLUDED_SHARE = 0.20  # more rows excluded than this: the snapshot is quarantined (§8.1)
 CLIMATE_LAW_DATE = "2026-08-21"  # loi Climat et résilience: thresholds without consideration
 YEARS = (1990, 2100)  # a dateNotification outside these years excludes its row
+DEFAULT_MIN_AMOUNT = 40_000.0  # `decp_min_amount` when a rules file does not say (§8.2)
 
 REQUIRED = ("uid", "id", "acheteur_id", "dateNotification", "montant", "considerationsSociales")
 OPTIONAL = (
@@ -34,6 +37,7 @@ COLUMNS = REQUIRED + OPTIONAL  # the only columns read: no holder, no other colu
 SOCIAL_ITEMS = ("Clause sociale", "Critère social", "Marché réservé", "Concession réservée")
 NONE_ITEMS = ("Sans objet", "Pas de considération sociale", "")
 ITEM_SEPARATORS = re.compile(r"[,|]")
+_NOT_ALNUM = r"[^\p{L}\p{N}]"  # RE2: anything but a letter or a digit (of any script)
 
 WORKS = "Travaux"  # the `type` whose European threshold is eu_threshold_works
 
@@ -154,11 +158,20 @@ def contract_region(
     return DEPARTMENT_REGION.get(department or "")
 
 
-def contract_key(number: str | None) -> str | None:
-    """A contract number reduced to its letters and digits, upper-cased (§8.3):
+def contract_keys(numbers: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Contract numbers reduced to their letters and digits, upper-cased (§8.3):
     `2024-AO/12 b` is `2024AO12B`. Letters keep their accents (the contract says nothing of
-    them); NFC first, so that a decomposed accent is one letter. None or nothing left: None."""
+    them), NFC first so that a decomposed accent is one letter; nothing left: null. Vectorised
+    (pyarrow), for a national snapshot's 1.5 million numbers and a night's Marchés rows alike:
+    one definition, so the two sides of the match never differ."""
+    text = pc.cast(numbers, pa.large_string())
+    kept = pc.utf8_upper(pc.replace_substring_regex(pc.utf8_normalize(text, "NFC"), _NOT_ALNUM, ""))
+    return pc.if_else(pc.equal(kept, ""), None, kept)
+
+
+def contract_key(number: str | None) -> str | None:
+    """`contract_keys` of one number."""
     if number is None:
         return None
-    kept = "".join(ch for ch in unicodedata.normalize("NFC", str(number)) if ch.isalnum())
-    return kept.upper() or None
+    key = contract_keys(pa.array([str(number)], pa.large_string()))[0].as_py()
+    return str(key) if key is not None else None

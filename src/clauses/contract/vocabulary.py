@@ -14,6 +14,7 @@ class Level(StrEnum):
 
     BLOCKING = "blocking"
     WARNING = "warning"
+    EXCLUSION = "exclusion"  # a DECP row rule (§8.1): the row is left out, the snapshot loads
 
     @property
     def label(self) -> str:
@@ -21,7 +22,11 @@ class Level(StrEnum):
         return _LEVEL_LABELS[self]
 
 
-_LEVEL_LABELS = {Level.BLOCKING: "bloquant", Level.WARNING: "avertissement"}
+_LEVEL_LABELS = {
+    Level.BLOCKING: "bloquant",
+    Level.WARNING: "avertissement",
+    Level.EXCLUSION: "ligne exclue",
+}
 
 
 class FileStatus(StrEnum):

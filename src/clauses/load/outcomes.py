@@ -92,3 +92,20 @@ class Outcomes(dict[str, RegionIngest]):
             outcome.rows_loaded += inserted
         for entry in item.copies:
             self[entry.region].copies += 1
+
+
+@dataclass
+class DecpIngest:
+    """What a run did with the DECP entries (the run report's `decp`)."""
+
+    received: int = 0
+    already_known: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    refused: int = 0
+    duplicates: int = 0  # the same bytes as an entry registered before
+    contracts: int = 0  # of the snapshots loaded by this run
+    versions_added: int = 0
+    versions_closed: int = 0
+    internal_errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0

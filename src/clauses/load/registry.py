@@ -64,6 +64,27 @@ def nothing_new(engine: Engine, entries_by_region: Mapping[str, Sequence[Landing
     return True
 
 
+def known_decp_entries(engine: Engine) -> set[tuple[object, str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(sql_query("select_known_decp_entries")).all()
+    return {(as_date(d), name, sha) for d, name, sha in rows}
+
+
+def decp_nothing_new(engine: Engine, entries: list[LandingEntry]) -> bool:
+    """Whether every DECP entry is registered already with the same bytes."""
+    if not entries:
+        return True
+    known = known_decp_entries(engine)
+    for entry in entries:
+        try:
+            sha = "" if entry.refusal else file_sha256(entry.path)
+        except OSError:
+            return False
+        if entry_key(entry, sha) not in known:
+            return False
+    return True
+
+
 def registered_contents(engine: Engine, shas: list[str]) -> dict[str, dict[str, Any]]:
     """The outcome first recorded for each of these contents received before."""
     found: dict[str, dict[str, Any]] = {}

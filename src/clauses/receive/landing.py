@@ -1,6 +1,7 @@
 """The landing zone (contract §1): what was received, where, when, and what is refused unread.
 
-landing/<code_region>/<AAAA-MM-JJ>/<file>.csv|.xlsx — nothing here is followed or opened: this
+landing/<code_region>/<AAAA-MM-JJ>/<file>.csv|.xlsx, and the public procurement snapshots in
+landing/decp/<AAAA-MM-JJ>/<file>.parquet|.csv (§8.1) — nothing here is followed or opened: this
 module only looks at names and file types (lstat), so a symbolic link, a device or a hostile
 name is refused before anyone reads it.
 """
@@ -14,10 +15,11 @@ import shutil
 import stat
 import unicodedata
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from clauses.contract import decp
 from clauses.contract.kinds import REGIONS
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class LandingScan:
     entries: list[LandingEntry]
     outside: list[tuple[str, str]]  # (path relative to landing/, reason): in no valid folder
     loose: list[str]  # files waiting in landing/<region>/ for the next live run
+    decp: list[LandingEntry] = field(default_factory=list)  # landing/decp/<date>/ (§8.1)
 
 
 def shown_name(name: str) -> str:
@@ -79,8 +82,9 @@ def temporary_name(name: str) -> str:
     return f".{fitting_name(name, 38)}.{uuid.uuid4().hex}.tmp"  # 38: the bytes added around
 
 
-def name_problem(name: str) -> str | None:
-    """Why a file name breaks the contract's naming rule, in French; None when it is fine."""
+def name_problem(name: str, extensions: tuple[str, ...] = ACCEPTED_EXTENSIONS) -> str | None:
+    """Why a file name breaks the contract's naming rule, in French; None when it is fine.
+    ``extensions``: those of the folder (a region's, or the DECP snapshots', §8.1)."""
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -93,8 +97,9 @@ def name_problem(name: str) -> str | None:
         return "nom de fichier contenant un caractère d'inversion du sens d'écriture"
     if "/" in name or "\\" in name or name in (".", ".."):
         return "nom de fichier qui sort de son dossier"
-    if not name.lower().endswith(ACCEPTED_EXTENSIONS):
-        return "extension non acceptée : seuls les fichiers .csv et .xlsx sont traités"
+    if not name.lower().endswith(extensions):
+        shown = " et ".join(", ".join(extensions).rsplit(", ", 1))
+        return f"extension non acceptée : seuls les fichiers {shown} sont traités"
     return None
 
 
@@ -119,6 +124,9 @@ def scan_landing(landing_dir: Path, as_of: date, regions: set[str] | None = None
     if not landing_dir.is_dir():
         return scan
     for region_entry in sorted(os.scandir(landing_dir), key=lambda e: e.name):
+        if region_entry.name == decp.FOLDER and region_entry.is_dir(follow_symlinks=False):
+            scan.decp = _folder_entries(region_entry, as_of, scan, decp.EXTENSIONS)
+            continue
         if region_entry.name not in REGIONS or not region_entry.is_dir(follow_symlinks=False):
             scan.outside.append(
                 (shown_name(region_entry.name), "dossier de région inconnu ou invalide")
@@ -126,30 +134,40 @@ def scan_landing(landing_dir: Path, as_of: date, regions: set[str] | None = None
             continue
         if regions is not None and region_entry.name not in regions:
             continue
-        for date_entry in sorted(os.scandir(region_entry.path), key=lambda e: e.name):
-            relative = f"{region_entry.name}/{shown_name(date_entry.name)}"
-            if date_entry.is_file(follow_symlinks=False):
-                scan.loose.append(relative)
-                continue
-            receipt = parse_date(date_entry.name)
-            if receipt is None or not date_entry.is_dir(follow_symlinks=False):
-                scan.outside.append((relative, "dossier de date invalide (AAAA-MM-JJ attendu)"))
-                continue
-            if receipt > as_of:
-                continue
-            for file_entry in sorted(os.scandir(date_entry.path), key=lambda e: e.name):
-                refusal = _kind_problem(file_entry.stat(follow_symlinks=False).st_mode)
-                refusal = refusal or name_problem(file_entry.name)
-                scan.entries.append(
-                    LandingEntry(
-                        region_entry.name,
-                        receipt,
-                        shown_name(file_entry.name),
-                        Path(file_entry.path),
-                        refusal,
-                    )
-                )
+        scan.entries += _folder_entries(region_entry, as_of, scan, ACCEPTED_EXTENSIONS)
     return scan
+
+
+def _folder_entries(
+    folder: os.DirEntry[str], as_of: date, scan: LandingScan, extensions: tuple[str, ...]
+) -> list[LandingEntry]:
+    """The entries of the date folders of a region's (or the DECP) folder received on or
+    before `as_of`; loose files and invalid date folders are noted in `scan`."""
+    entries: list[LandingEntry] = []
+    for date_entry in sorted(os.scandir(folder.path), key=lambda e: e.name):
+        relative = f"{folder.name}/{shown_name(date_entry.name)}"
+        if date_entry.is_file(follow_symlinks=False):
+            scan.loose.append(relative)
+            continue
+        receipt = parse_date(date_entry.name)
+        if receipt is None or not date_entry.is_dir(follow_symlinks=False):
+            scan.outside.append((relative, "dossier de date invalide (AAAA-MM-JJ attendu)"))
+            continue
+        if receipt > as_of:
+            continue
+        for file_entry in sorted(os.scandir(date_entry.path), key=lambda e: e.name):
+            refusal = _kind_problem(file_entry.stat(follow_symlinks=False).st_mode)
+            refusal = refusal or name_problem(file_entry.name, extensions)
+            entries.append(
+                LandingEntry(
+                    folder.name,
+                    receipt,
+                    shown_name(file_entry.name),
+                    Path(file_entry.path),
+                    refusal,
+                )
+            )
+    return entries
 
 
 def move_loose_files(landing_dir: Path, today: date) -> list[Path]:
@@ -158,7 +176,8 @@ def move_loose_files(landing_dir: Path, today: date) -> list[Path]:
     if not landing_dir.is_dir():
         return moved
     for region_entry in os.scandir(landing_dir):
-        if region_entry.name not in REGIONS or not region_entry.is_dir(follow_symlinks=False):
+        folders = (*REGIONS, decp.FOLDER)
+        if region_entry.name not in folders or not region_entry.is_dir(follow_symlinks=False):
             continue
         for entry in os.scandir(region_entry.path):
             if entry.is_file(follow_symlinks=False):

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 
 from clauses.compute.figures import compute_as_of
 from clauses.config import TIMEZONE, Settings
-from clauses.load.outcomes import RegionIngest
-from clauses.load.registry import nothing_new
+from clauses.load.outcomes import DecpIngest, RegionIngest
+from clauses.load.registry import decp_nothing_new, nothing_new
 from clauses.publish.tables import publish_extracts
 from clauses.receive.landing import LandingEntry, move_loose_files, scan_landing
 from clauses.receive.quarantine import purge_quarantine
@@ -46,6 +46,7 @@ class RunReport:
     moved: int = 0
     outside: list[tuple[str, str]] = field(default_factory=list)
     regions: dict[str, dict[str, object]] = field(default_factory=dict)
+    decp: dict[str, object] = field(default_factory=dict)  # the DECP snapshots (§8.1)
     decisions: dict[str, int] = field(default_factory=dict)
     computation: str = ""  # computed | carried (from an earlier date) | unchanged
     extracts: dict[str, str] = field(default_factory=dict)
@@ -61,6 +62,9 @@ class RunReport:
             files = summary.get("internal_errors")
             if isinstance(files, list) and files:
                 found[region] = [str(name) for name in files]
+        snapshots = self.decp.get("internal_errors")
+        if isinstance(snapshots, list) and snapshots:
+            found["decp"] = [str(name) for name in snapshots]
         return found
 
 
@@ -107,7 +111,9 @@ def receive_and_load(
     report.outside = scan.outside
     for path, reason in scan.outside:
         log.warning("landing/%s refused: %s", path, reason)
-    outcomes = _ingest(engine, settings, _by_region(scan.entries), run_id)
+    outcomes, snapshots = _ingest(engine, settings, _by_region(scan.entries), scan.decp, run_id)
+    if snapshots is not None:
+        report.decp = asdict(snapshots)
     if receive_until is not None and receive_until > as_of:
         _receive_ahead(engine, settings, receive_until, regions, run_id)
     for region, outcome in outcomes.items():
@@ -127,23 +133,34 @@ def _ingest(
     engine: Engine,
     settings: Settings,
     entries_by_region: dict[str, list[LandingEntry]],
+    snapshots: list[LandingEntry],
     run_id: str,
-) -> dict[str, RegionIngest]:
-    """`ingest_regions` under the warehouse's ingestion lock, unless every entry is registered
-    already with the same bytes (most runs of a backfill, a night without files): then nothing
-    is read, the lock is not taken (a registered entry stays registered: the runs of a backfill
-    that find nothing new do not wait for each other), and the readers and checkers (pandas,
-    and Great Expectations when a file is validated) are not even imported."""
-    if nothing_new(engine, entries_by_region):
-        log.info("nothing new among %d entries", sum(map(len, entries_by_region.values())))
-        return {
+) -> tuple[dict[str, RegionIngest], DecpIngest | None]:
+    """`ingest_regions` and `ingest_snapshots` (the DECP) under the warehouse's ingestion lock,
+    unless every entry is registered already with the same bytes (most runs of a backfill, a
+    night without files): then nothing is read, the lock is not taken (a registered entry stays
+    registered: the runs of a backfill that find nothing new do not wait for each other), and
+    the readers and checkers (pandas, and Great Expectations when a file is validated) are not
+    even imported. The DECP outcome is None when there was no DECP entry at all."""
+    if nothing_new(engine, entries_by_region) and decp_nothing_new(engine, snapshots):
+        log.info(
+            "nothing new among %d entries",
+            sum(map(len, entries_by_region.values())) + len(snapshots),
+        )
+        regions = {
             region: RegionIngest(region, received=len(entries), already_known=len(entries))
             for region, entries in sorted(entries_by_region.items())
         }
-    from clauses.load.ingest import ingest_regions  # imported here: see above
+        known = DecpIngest(received=len(snapshots), already_known=len(snapshots))
+        return regions, known if snapshots else None
+    from clauses.load.decp import ingest_snapshots  # imported here: see above
+    from clauses.load.ingest import ingest_regions
 
     with exclusive(engine, INGEST_LOCK):  # another run may have registered them meanwhile
-        return ingest_regions(engine, settings, entries_by_region, run_id)
+        regions = ingest_regions(engine, settings, entries_by_region, run_id)
+        # After the regions: a snapshot that fails the run leaves their files loaded.
+        decp = ingest_snapshots(engine, settings, snapshots, run_id) if snapshots else None
+        return regions, decp
 
 
 def _receive_ahead(
@@ -153,7 +170,8 @@ def _receive_ahead(
     region's failure is logged here and reported by the run of the date of its files."""
     log.info("receiving the files up to %s for the runs of the later dates", until)
     scan = scan_landing(settings.landing_dir, until, regions)
-    for region, outcome in _ingest(engine, settings, _by_region(scan.entries), run_id).items():
+    outcomes, _ = _ingest(engine, settings, _by_region(scan.entries), scan.decp, run_id)
+    for region, outcome in outcomes.items():
         if outcome.error:
             log.warning("region %s, files up to %s: %s", region, until, outcome.error)
 

@@ -8,14 +8,18 @@ they hold, stored as versions valid over an interval of snapshots.
   from the receipt dates and names (contract §1, §8.1).
 - `decp_snapshots`: one row per content loaded (its SHA-256). `snapshot_id` grows with each load
   and is the axis of the versions' intervals.
-- `decp_contracts`: one row per version of a contract (a `uid` with the values §8.2 reads from
-  its initial rows, `row_hash` their 64-bit digest). A version holds for every snapshot from
-  `first_snapshot` to `last_snapshot`; `last_snapshot` NULL means "still in the latest load".
+- `decp_contracts`: one row per version of a contract that can count (a `uid` whose amount
+  reaches the lowest `decp_min_amount` of the rules files, with the values §8.2 reads from
+  its initial rows, `row_hash` the 64-bit digest of the uid and those values). A version holds
+  for every snapshot from `first_snapshot` to `last_snapshot`; `last_snapshot` NULL means
+  "still in the latest load".
   Loading a snapshot closes the versions that changed or left (last_snapshot = the previous
   load) and adds the new ones: a contract unchanged across fifty snapshots is one row, and a
   snapshot where 1% of contracts changed adds about 1% of rows. The contracts of snapshot s are
   those with first_snapshot <= s and (last_snapshot IS NULL or last_snapshot >= s); this holds
   in whatever order snapshots are loaded (only compactness depends on it).
+- `decp_buyers`: the name of each buyer (that of its first valid initial row in the file, §8.4),
+  versioned the same way.
 
 Revision ID: 0007
 Revises: 0006
@@ -30,7 +34,11 @@ down_revision = "0006"
 LOADER = "clauses_loader"
 COMPUTE = "clauses_compute"
 READER = "clauses_reader"
-SERIALS = (("decp_files", "file_id"), ("decp_snapshots", "snapshot_id"), ("decp_contracts", "version_id"))
+SERIALS = (
+    ("decp_files", "file_id"),
+    ("decp_snapshots", "snapshot_id"),
+    ("decp_contracts", "version_id"),
+)
 
 
 def upgrade() -> None:
@@ -59,19 +67,24 @@ def upgrade() -> None:
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("n_rows", sa.Integer(), nullable=False),
         sa.Column("n_excluded", sa.Integer(), nullable=False),
-        sa.Column("n_contracts", sa.Integer(), nullable=False),
+        sa.Column("n_contracts", sa.Integer(), nullable=False),  # stored (amount >= min_amount)
+        # The lowest `decp_min_amount` of the rules files when it was loaded: contracts below
+        # it cannot count in any year, and are not stored (clauses.load.decp).
+        sa.Column("min_amount", sa.Float(), nullable=False),
         sa.Column("versions_added", sa.Integer(), nullable=False),
         sa.Column("versions_closed", sa.Integer(), nullable=False),
     )
     op.create_table(
         "decp_contracts",
-        sa.Column("version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                  primary_key=True, autoincrement=True),
+        sa.Column(
+            "version_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("uid", sa.Text(), nullable=False),
-        sa.Column("contract_number", sa.Text()),  # `id` as published
         sa.Column("contract_key", sa.Text()),  # its letters and digits, upper-cased (§8.3)
         sa.Column("buyer_siret", sa.String(14), nullable=False),
-        sa.Column("buyer_name", sa.Text()),
         sa.Column("notified_on", sa.Date(), nullable=False),
         sa.Column("amount", sa.Float(), nullable=False),  # euros excluding tax
         sa.Column("social", sa.Boolean(), nullable=False),  # at least one social consideration
@@ -82,11 +95,20 @@ def upgrade() -> None:
         sa.Column("last_snapshot", sa.Integer()),
     )
     op.create_index("ix_decp_contracts_open", "decp_contracts", ["last_snapshot"])
-    op.create_index("ix_decp_contracts_first", "decp_contracts", ["first_snapshot"])
+    op.create_table(
+        "decp_buyers",
+        sa.Column("version_id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("buyer_siret", sa.String(14), nullable=False),
+        sa.Column("buyer_name", sa.Text()),  # of the buyer's first valid initial row (§8.4)
+        sa.Column("row_hash", sa.BigInteger(), nullable=False),
+        sa.Column("first_snapshot", sa.Integer(), nullable=False),
+        sa.Column("last_snapshot", sa.Integer()),
+    )
+    op.create_index("ix_decp_buyers_open", "decp_buyers", ["last_snapshot"])
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":  # roles of 0003
         op.execute(f"GRANT SELECT, INSERT ON TABLE decp_files, decp_snapshots TO {LOADER}")
-        op.execute(f"GRANT SELECT, INSERT, UPDATE ON TABLE decp_contracts TO {LOADER}")
+        op.execute(f"GRANT SELECT, INSERT, UPDATE ON TABLE decp_contracts, decp_buyers TO {LOADER}")
         for table, column in SERIALS:
             sequence = bind.execute(
                 sa.text("SELECT pg_get_serial_sequence(:table, :column)"),
@@ -94,12 +116,14 @@ def upgrade() -> None:
             ).scalar_one()
             op.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {LOADER}")
         op.execute(
-            f"GRANT SELECT ON TABLE decp_files, decp_snapshots, decp_contracts TO {COMPUTE}"
+            f"GRANT SELECT ON TABLE decp_files, decp_snapshots, decp_contracts, decp_buyers "
+            f"TO {COMPUTE}"
         )
         op.execute(f"GRANT SELECT ON TABLE decp_files TO {READER}")
 
 
 def downgrade() -> None:
+    op.drop_table("decp_buyers")
     op.drop_table("decp_contracts")
     op.drop_table("decp_snapshots")
     op.drop_table("decp_files")

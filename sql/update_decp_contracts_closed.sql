@@ -1,0 +1,4 @@
+-- Versions that changed or left in the new snapshot: they hold up to the previous one.
+UPDATE decp_contracts
+SET last_snapshot = :previous
+WHERE version_id IN :versions

@@ -1,0 +1,373 @@
+"""Checking a DECP snapshot (contract §8.1-8.2): each row typed, the row rules run as the Great
+Expectations suite `expectations/decp.json`, the failing rows excluded and counted by rule, and
+each contract's values read from its first valid initial row.
+
+A snapshot is read batch by batch (`clauses.read.decp`); each batch is typed, validated (one GX
+run, verdicts first, unexpected rows only for the rules that failed) and reduced at once to the
+first valid initial row of each contract it holds, so memory follows the contracts kept, not the
+rows read. Every distinct text of a column is interpreted once (a national snapshot has 1.8
+million rows but a few thousand dates and a few dozen consideration lists).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from clauses.check.expectations import MAX_EXAMPLES, CheckResult, named_suite, suite_results
+from clauses.contract import decp
+from clauses.contract.identifiers import normalize_siret, siret_is_valid
+from clauses.contract.vocabulary import Level
+from clauses.read.decp import SnapshotColumns, snapshot_batches
+
+log = logging.getLogger(__name__)
+
+KIND = "DECP"
+SUITE = "decp"
+ROW = "_row"  # the row's line in the file (header = line 1 for a CSV; row 1 = first for Parquet)
+CONTRACT_COLUMNS = (
+    "uid",
+    "contract_key",
+    "buyer_siret",
+    "notified_on",
+    "amount",
+    "social",
+    "works",
+    "region_code",
+)
+# A version is a uid with its values: a change of any is a new version. The uid is in the
+# digest, so a version is found again by its digest alone.
+HASHED = CONTRACT_COLUMNS
+UNIQUE_TEXTS = ("uid", "contract_key")  # nearly one distinct value per contract
+_DATE = r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?\s*$"
+
+
+@dataclass
+class SnapshotExamination:
+    """What a snapshot holds once checked: its contracts (one row per uid with a valid initial
+    row, CONTRACT_COLUMNS plus `row_hash`), its buyers (`buyer_siret`, `buyer_name`: the name of
+    the buyer's first valid initial row, §8.4), its rows read and excluded, and one CheckResult
+    per row rule (with up to MAX_EXAMPLES examples)."""
+
+    columns: SnapshotColumns
+    rows: int = 0
+    excluded: int = 0
+    checks: list[CheckResult] = field(default_factory=list)
+    contracts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    buyers: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def excluded_share(self) -> float:
+        return self.excluded / self.rows if self.rows else 0.0
+
+    def too_many_excluded(self) -> bool:
+        return self.excluded_share > decp.MAX_EXCLUDED_SHARE
+
+    def exclusion_summary(self) -> str:
+        """`n lignes exclues sur m : rule (k) ; ...`, for the registry's reason (French)."""
+        if not self.excluded:
+            return ""
+        reasons = " ; ".join(
+            f"{c.column} : {c.message} ({c.unexpected_count})" for c in self.checks if not c.success
+        )
+        return f"{self.excluded} ligne(s) exclue(s) sur {self.rows} : {reasons}"
+
+
+def examine_snapshot(path: Path, min_amount: float = 0.0) -> SnapshotExamination:
+    """Read and check the snapshot at ``path``; its contracts are those whose amount reaches
+    ``min_amount`` (below it a contract counts in no year). Raises
+    `clauses.read.decp.SnapshotUnreadable` (French message) when it is not a readable table or
+    lacks a required column."""
+    columns, batches = snapshot_batches(path)
+    header_lines = 0 if path.name.lower().endswith(".parquet") else 1
+    examination = SnapshotExamination(columns)
+    suite = named_suite(SUITE)
+    totals: list[CheckResult] | None = None
+    parts: list[pd.DataFrame] = []
+    buyers: list[pd.DataFrame] = []
+    for table in batches:
+        first_line = examination.rows + 1 + header_lines
+        typed, frame = _typed(table, first_line)
+        del table
+        excluded = np.zeros(len(frame), dtype=bool)
+        results = _checks(suite, frame, first_line, excluded)
+        totals = results if totals is None else _added(totals, results)
+        examination.rows += len(frame)
+        examination.excluded += int(excluded.sum())
+        kept = typed[~excluded & typed.pop("initial").to_numpy(dtype=bool)]
+        buyers.append(kept[["buyer_siret", "buyer_name"]].drop_duplicates("buyer_siret"))
+        parts.append(kept.drop(columns="buyer_name")[first_of_each(kept["uid"])])
+    examination.checks = totals or _checks(suite, _typed(_empty(), 1)[1], 1, np.zeros(0, bool))
+    if not parts:
+        typed = _typed(_empty(), 1)[0].drop(columns="initial")
+        parts, buyers = [typed.drop(columns="buyer_name")], [typed[["buyer_siret", "buyer_name"]]]
+    contracts = pd.concat(parts, ignore_index=True)
+    del parts
+    contracts = contracts[first_of_each(contracts["uid"])]
+    contracts = contracts[contracts["amount"].to_numpy() >= min_amount].reset_index(drop=True)
+    contracts["row_hash"] = row_hashes(contracts, HASHED)
+    examination.contracts = contracts
+    examination.buyers = (
+        pd.concat(buyers, ignore_index=True).drop_duplicates("buyer_siret").reset_index(drop=True)
+    )
+    return examination
+
+
+def first_of_each(values: pd.Series) -> np.ndarray:
+    """Whether each value is the first of its kind in ``values`` (exact, and ten times faster
+    on Arrow strings than `duplicated`: the values are dictionary-encoded by Arrow, and only
+    their integer codes compared)."""
+    array = pa.array(values, pa.large_string())
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    codes = pc.dictionary_encode(array).indices
+    return ~pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated().to_numpy()
+
+
+def row_hashes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+    """A 64-bit digest of each row's values in ``columns`` (pandas' stable hashing, column by
+    column: a text column is hashed as Python strings, much faster than as Arrow strings)."""
+    combined = np.zeros(len(frame), dtype=np.uint64)
+    for position, name in enumerate(columns):
+        values = frame[name]
+        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+            array = values.to_numpy(dtype=object, na_value=None)
+        else:
+            array = values.to_numpy()
+        # Columns with few distinct values are hashed once per value; a contract's uid and
+        # number are nearly unique, and factorising them first costs ten times the hashing.
+        hashed = pd.util.hash_array(array, categorize=name not in UNIQUE_TEXTS)
+        combined = combined * np.uint64(1_000_003) ^ hashed ^ np.uint64(position)
+    return combined.view(np.int64)
+
+
+def _empty() -> pa.Table:
+    return pa.table({name: pa.array([], pa.large_string()) for name in decp.REQUIRED})
+
+
+def _column(table: pa.Table, name: str) -> pa.ChunkedArray:
+    if name in table.column_names:
+        return table.column(name)
+    return pa.chunked_array([pa.nulls(table.num_rows, pa.large_string())])
+
+
+def _per_distinct(values: pa.ChunkedArray, interpret: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes per row, interpretation per distinct value + one for null at the end)."""
+    encoded = pc.dictionary_encode(values.combine_chunks())
+    dictionary = encoded.dictionary.to_pylist()
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    codes = np.where(pd.isna(codes), len(dictionary), codes).astype(np.int64)
+    return codes, interpret(dictionary + [None])
+
+
+def _typed(table: pa.Table, first_line: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows of ``table`` typed (CONTRACT_COLUMNS and `initial`), and the frame the suite
+    validates (`uid`, the `__err` columns, `_row`)."""
+    n = table.num_rows
+    uid = pc.utf8_trim_whitespace(_column(table, "uid"))
+    uid = pc.if_else(pc.equal(uid, ""), None, uid)
+
+    codes, sirets = _per_distinct(_column(table, "acheteur_id"), _sirets)
+    buyer_siret, siret_err = sirets[0][codes], sirets[1][codes]
+    codes, dates = _per_distinct(_column(table, "dateNotification"), _dates)
+    notified_on, date_err = dates[0][codes], dates[1][codes]
+    amount, amount_err = _amounts(table.column("montant"))
+    codes, socials = _per_distinct(_column(table, "considerationsSociales"), _socials)
+    social, social_err = socials[0][codes], socials[1][codes]
+    codes, initials = _per_distinct(_column(table, "modification_id"), _initials)
+    initial = initials[codes]
+    codes, works_by = _per_distinct(_column(table, "type"), _works)
+    works = works_by[codes]
+    region = _regions(table)
+
+    number = _column(table, "id")
+    typed = pd.DataFrame(
+        {
+            "uid": uid.to_pandas(),
+            "contract_key": decp.contract_keys(number).to_pandas(),
+            "buyer_siret": buyer_siret,
+            "buyer_name": _column(table, "acheteur_nom").to_pandas(),
+            "notified_on": notified_on,
+            "amount": amount,
+            "social": social,
+            "works": works,
+            "region_code": region,
+            "initial": initial,
+        }
+    )
+    frame = pd.DataFrame(
+        {
+            "uid": typed["uid"],
+            "acheteur_id__err": siret_err,
+            "dateNotification__err": date_err,
+            "montant__err": amount_err,
+            "considerationsSociales__err": social_err,
+            ROW: np.arange(first_line, first_line + n, dtype=np.int64),
+        }
+    )
+    return typed, frame
+
+
+def _sirets(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    raw = pd.Series(values, dtype=object)
+    normalised = normalize_siret(raw)
+    valid = siret_is_valid(normalised).to_numpy()
+    sirets = np.where(valid, normalised.to_numpy(dtype=object), None)
+    errors = np.where(valid, None, raw.fillna("(vide)").to_numpy(dtype=object))
+    return sirets, errors
+
+
+def _dates(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    low, high = decp.YEARS
+    parts = pd.Series(values, dtype=object).str.extract(_DATE)
+    typed: list[date | None] = []
+    for year, month, day in parts.itertuples(index=False):
+        try:
+            found = date(int(year), int(month), int(day)) if isinstance(year, str) else None
+        except ValueError:
+            found = None
+        typed.append(found if found is not None and low <= found.year <= high else None)
+    dates = np.array([np.datetime64(d, "D") if d else np.datetime64("NaT") for d in typed])
+    errors = np.array(
+        [
+            None if d is not None else (v if v is not None else "(vide)")
+            for d, v in zip(typed, values, strict=True)
+        ],
+        dtype=object,
+    )
+    return dates, errors
+
+
+def _amounts(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray]:
+    """Euros excluding tax: a number (as read from a numeric column, or a text with a decimal
+    point or comma, spaces between thousands allowed as §3), finite and >= 0."""
+    if pa.types.is_floating(values.type):
+        numbers = values.to_numpy(zero_copy_only=False).astype(np.float64)
+    else:
+        cleaned = pc.replace_substring_regex(values, "[\\s\u00a0\u202f]", "")
+        cleaned = pc.replace_substring(cleaned, ",", ".")
+        numbers = pd.to_numeric(cleaned.to_pandas(), errors="coerce").to_numpy(dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        valid = np.isfinite(numbers) & (numbers >= 0)
+    amounts = np.where(valid, numbers, np.nan)
+    errors = np.full(len(numbers), None, dtype=object)
+    if not valid.all():
+        raw = values.to_numpy(zero_copy_only=False).astype(object)
+        wrong = ~valid
+        errors[wrong] = np.where(pd.isna(raw[wrong]), "(vide)", raw[wrong].astype(str))
+    return amounts, errors
+
+
+def _socials(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
+    found = [decp.social_consideration(v) for v in values]
+    social = np.array([bool(f) for f in found], dtype=bool)
+    errors = np.array(
+        [v if f is None else None for v, f in zip(values, found, strict=True)], dtype=object
+    )
+    return social, errors
+
+
+def _initials(values: list[str | None]) -> np.ndarray:
+    """Initial data: `modification_id` 0 or empty (§8.2)."""
+
+    def initial(value: str | None) -> bool:
+        text = (value or "").strip()
+        return not text or (text.isdigit() and int(text) == 0)
+
+    return np.array([initial(v) for v in values], dtype=bool)
+
+
+def _works(values: list[str | None]) -> np.ndarray:
+    key = decp.consideration_key(decp.WORKS)
+    return np.array([decp.consideration_key(v or "") == key for v in values], dtype=bool)
+
+
+def _regions(table: pa.Table) -> np.ndarray:
+    """The region of each row (§8.2), computed once per distinct combination of the four
+    columns it depends on."""
+    names = (
+        "acheteur_region_code",
+        "acheteur_departement_code",
+        "lieuExecution_code",
+        "lieuExecution_typeCode",
+    )
+    joined = pc.binary_join_element_wise(
+        *[_column(table, name).cast(pa.large_string()) for name in names],
+        pa.scalar("\x1f", pa.large_string()),
+        null_handling="replace",
+        null_replacement="",
+    )
+    encoded = pc.dictionary_encode(joined.combine_chunks())
+    combos = [text.split("\x1f") for text in encoded.dictionary.to_pylist()]
+    regions = np.array(
+        [decp.contract_region(*(p or None for p in c)) for c in combos] + [None], dtype=object
+    )
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    return regions[np.where(pd.isna(codes), len(combos), codes).astype(np.int64)]
+
+
+def _checks(
+    suite: dict[str, Any], frame: pd.DataFrame, first_line: int, excluded: np.ndarray
+) -> list[CheckResult]:
+    """One CheckResult per rule of the suite on ``frame``; ``excluded`` (one flag per row of
+    the frame) is set for every row a rule found unexpected."""
+    outcome = suite_results(
+        suite,
+        frame,
+        {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
+    )
+    checks = []
+    for result in outcome:
+        config = result.expectation_config
+        meta = config.meta or {}
+        column = str(config.kwargs["column"])
+        items = result.result.get("unexpected_index_list") or []
+        rows = np.fromiter((int(item[ROW]) for item in items), dtype=np.int64, count=len(items))
+        excluded[rows - first_line] = True
+        checks.append(
+            CheckResult(
+                kind=KIND,
+                sheet=None,
+                check=config.type,
+                column=str(meta.get("column", column)),
+                level=str(meta.get("level", Level.EXCLUSION)),
+                message=str(meta.get("message", "")),
+                success=not len(rows),
+                element_count=len(frame),
+                unexpected_count=len(rows),
+                examples=[
+                    {
+                        "ligne": int(item[ROW]),
+                        "colonne": str(meta.get("column", column)),
+                        "valeur": _shown(item.get(column)),
+                    }
+                    for item in items[:MAX_EXAMPLES]
+                ],
+            )
+        )
+    return checks
+
+
+def _shown(value: Any) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "(vide)"
+    return str(value)[:200]
+
+
+def _added(totals: list[CheckResult], results: list[CheckResult]) -> list[CheckResult]:
+    for total, result in zip(totals, results, strict=True):
+        total.element_count += result.element_count
+        total.unexpected_count += result.unexpected_count
+        total.success = total.success and result.success
+        room = MAX_EXAMPLES - len(total.examples)
+        if room > 0:
+            total.examples.extend(result.examples[:room])
+    return totals
