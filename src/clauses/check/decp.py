@@ -235,7 +235,9 @@ def _dates(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
         except ValueError:
             found = None
         typed.append(found if found is not None and low <= found.year <= high else None)
-    dates = np.array([np.datetime64(d, "D") if d else np.datetime64("NaT") for d in typed])
+    dates = np.array(
+        [np.datetime64(d, "D") if d else np.datetime64("NaT") for d in typed], dtype="datetime64[D]"
+    )
     errors = np.array(
         [
             None if d is not None else (v if v is not None else "(vide)")

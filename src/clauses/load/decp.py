@@ -47,6 +47,11 @@ from clauses.warehouse.engine import (
 log = logging.getLogger(__name__)
 
 CLOSE_CHUNK = 10_000  # version ids per UPDATE
+# Each versioned table: the query of its open versions, the statement that closes some.
+VERSIONED = {
+    "decp_contracts": ("select_open_decp_contracts", "update_decp_contracts_closed"),
+    "decp_buyers": ("select_open_decp_buyers", "update_decp_buyers_closed"),
+}
 
 
 def ingest_snapshots(
@@ -331,7 +336,7 @@ def _changes(
     """(positions in ``frame`` of the versions to add, ids of the open versions to close): a
     version is its key with its values, and `row_hash` digests both, so an open version whose
     digest is in ``frame`` stays open and the comparison reads two integers per version."""
-    rows = connection.execute(sql_query(f"select_open_{table}")).all()
+    rows = connection.execute(sql_query(VERSIONED[table][0])).all()
     open_ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
     open_hashes = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
     del rows
@@ -348,9 +353,7 @@ def _close(connection: Connection, table: str, versions: np.ndarray, snapshot: i
     previous = connection.execute(
         sql_query("select_previous_decp_snapshot"), {"snapshot": snapshot}
     ).scalar_one()
-    statement = sql_query(f"update_{table}_closed").bindparams(
-        sa.bindparam("versions", expanding=True)
-    )
+    statement = sql_query(VERSIONED[table][1]).bindparams(sa.bindparam("versions", expanding=True))
     for start in range(0, len(versions), CLOSE_CHUNK):
         part = versions[start : start + CLOSE_CHUNK].tolist()
         connection.execute(statement, {"previous": previous, "versions": part})

@@ -1,0 +1,193 @@
+"""DECP snapshots read and checked (contract §8.1-8.2): columns matched, rows typed, excluded by
+the GX suite and counted by reason, contracts from their first valid initial row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from support.decp_files import BUYERS, contract, write_csv_snapshot, write_parquet
+
+from clauses.check.decp import examine_snapshot
+from clauses.contract import decp
+from clauses.read.decp import SnapshotUnreadable, match_columns
+
+
+def _by_uid(path: Path, min_amount: float = 0.0) -> dict[str, dict[str, object]]:
+    examined = examine_snapshot(path, min_amount)
+    return {row["uid"]: row for row in examined.contracts.to_dict("records")}
+
+
+def test_columns_match_without_case_accents_or_separators() -> None:
+    columns = match_columns(
+        [
+            "UID",
+            "Id",
+            "acheteur.id",
+            "date_notification",
+            "Montant ",
+            "considerations sociales",
+            "titulaire_denominationSociale",
+            "lieu_execution_type_code",
+        ]
+    )
+    assert columns.missing == []
+    assert columns.matched["dateNotification"] == "date_notification"
+    assert columns.matched["lieuExecution_typeCode"] == "lieu_execution_type_code"
+    assert columns.unknown == ["titulaire_denominationSociale"]
+
+
+@pytest.mark.parametrize("form", ["parquet", "csv;", "csv,", "csv-bom"])
+def test_a_snapshot_in_every_form_gives_the_same_contracts(tmp_path: Path, form: str) -> None:
+    rows = [
+        contract("A", considerationsSociales="Clause sociale, Critère social"),
+        contract("B", considerationsSociales="Sans objet", montant="39999,99"),
+        contract("C", considerationsSociales=" marche RESERVE | sans objet", type="Travaux"),
+    ]
+    if form == "parquet":
+        rows[1]["montant"] = 39999.99
+        path = write_parquet(tmp_path / "s.parquet", rows)
+    else:
+        delimiter = "," if form == "csv," else ";"
+        path = write_csv_snapshot(
+            tmp_path / "s.csv", rows, delimiter=delimiter, bom=form == "csv-bom"
+        )
+    found = _by_uid(path)
+    assert set(found) == {"A", "B", "C"}
+    assert found["A"]["social"] and not found["B"]["social"] and found["C"]["social"]
+    assert found["B"]["amount"] == pytest.approx(39999.99)
+    assert found["C"]["works"] and not found["A"]["works"]
+    assert found["A"]["contract_key"] == "2025AOA"
+    assert found["A"]["region_code"] == "11"
+
+
+def test_a_parquet_siret_that_lost_its_zeros_is_padded(tmp_path: Path) -> None:
+    padded = "00097715717415"
+    rows = [contract("A", acheteur_id=int(padded)), contract("B", acheteur_id=BUYERS[1])]
+    path = write_parquet(tmp_path / "s.parquet", rows, acheteur_id=pa.int64())
+    found = _by_uid(path)
+    assert found["A"]["buyer_siret"] == padded
+    assert found["B"]["buyer_siret"] == BUYERS[1]
+
+
+def test_rows_are_excluded_and_counted_by_reason(tmp_path: Path) -> None:
+    rows = [
+        contract("OK"),
+        contract("", id="no uid"),
+        contract("S", acheteur_id="12345678901234"),
+        contract("D", dateNotification="02/06/2025"),
+        contract("Y", dateNotification="1989-12-31"),
+        contract("M", montant="-5"),
+        contract("N", montant="beaucoup"),
+        contract("K", considerationsSociales="Clause sociale, Clause verte"),
+        contract("T", dateNotification="2025-06-02T10:30:00+02:00"),
+    ]
+    examined = examine_snapshot(write_csv_snapshot(tmp_path / "s.csv", rows))
+    assert examined.rows == 9 and examined.excluded == 7
+    counts = {check.column: check.unexpected_count for check in examined.checks}
+    assert counts == {
+        "uid": 1,
+        "acheteur_id": 1,
+        "dateNotification": 2,
+        "montant": 2,
+        "considerationsSociales": 1,
+    }
+    assert set(examined.contracts["uid"]) == {"OK", "T"}
+    lines = [e["ligne"] for c in examined.checks for e in c.examples]
+    assert sorted(lines) == [3, 4, 5, 6, 7, 8, 9]  # header = line 1
+    assert examined.too_many_excluded()  # 7 of 9: the snapshot is quarantined
+
+
+def test_first_valid_initial_row_wins_and_modifications_are_ignored(tmp_path: Path) -> None:
+    rows = [
+        contract("A", montant="abc"),  # excluded: the next initial row holds
+        contract("A", montant=50000, titulaire_id="2"),
+        contract("A", montant=70000, titulaire_id="3"),
+        contract("A", montant=90000, modification_id=1),
+        contract("B", modification_id=2, montant=1),  # no initial row: not counted
+        contract("C", modification_id="", montant=45000),
+    ]
+    found = _by_uid(write_csv_snapshot(tmp_path / "s.csv", rows))
+    assert set(found) == {"A", "C"}
+    assert found["A"]["amount"] == 50000
+
+
+def test_contracts_below_the_lowest_threshold_are_not_kept(tmp_path: Path) -> None:
+    rows = [contract("A", montant=40000), contract("B", montant=39999.99)]
+    found = _by_uid(write_parquet(tmp_path / "s.parquet", rows), 40000)
+    assert set(found) == {"A"}
+
+
+def test_buyer_name_is_that_of_its_first_valid_initial_row(tmp_path: Path) -> None:
+    rows = [
+        contract("A", acheteur_nom="Premier", montant=-1),  # excluded
+        contract("B", acheteur_nom="Deuxième", modification_id=1),  # not initial
+        contract("C", acheteur_nom="Troisième"),
+        contract("D", acheteur_nom="Quatrième"),
+    ]
+    examined = examine_snapshot(write_csv_snapshot(tmp_path / "s.csv", rows))
+    assert examined.buyers.to_dict("records") == [
+        {"buyer_siret": BUYERS[0], "buyer_name": "Troisième"}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("values", "region"),
+    [
+        (("1", "75", "13001", "Code commune"), "01"),
+        (("99", "75", None, None), "11"),
+        ((None, "2a", None, None), "94"),
+        ((None, "1", None, None), "84"),
+        ((None, None, "93", "Code région"), "93"),
+        ((None, None, "2B", "code departement"), "94"),
+        ((None, None, "20000", "Code postal"), "94"),
+        ((None, None, "97411", "Code postal"), "04"),
+        ((None, None, "97501", "Code commune"), None),
+        ((None, None, "69123", "Code commune"), "84"),
+        ((None, None, "FR", "Code pays"), None),
+        ((None, None, None, None), None),
+    ],
+)
+def test_region_of_a_contract(values: tuple[str | None, ...], region: str | None) -> None:
+    assert decp.contract_region(*values) == region
+
+
+def test_contract_keys() -> None:
+    assert decp.contract_key("2024-AO/12 b") == decp.contract_key("2024AO12B") == "2024AO12B"
+    assert decp.contract_key(" - ") is None
+
+
+def test_missing_required_column_or_garbage_is_unreadable(tmp_path: Path) -> None:
+    path = write_csv_snapshot(
+        tmp_path / "s.csv",
+        [contract("A")],
+        headers=("uid", "id", "acheteur_id", "x", "y", "z") + tuple(f"c{i}" for i in range(8)),
+    )
+    with pytest.raises(SnapshotUnreadable, match="dateNotification"):
+        examine_snapshot(path)
+    bad = tmp_path / "bad.parquet"
+    bad.write_bytes(b"PAR1 not a parquet file PAR1")
+    with pytest.raises(SnapshotUnreadable, match="Parquet illisible"):
+        examine_snapshot(bad)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.binary(max_size=400), suffix=st.sampled_from([".csv", ".parquet"]))
+def test_any_bytes_are_read_or_refused_with_a_reason(
+    tmp_path: Path, data: bytes, suffix: str
+) -> None:
+    """Whatever a snapshot holds, reading it either works or raises SnapshotUnreadable."""
+    header = b"uid;id;acheteur_id;dateNotification;montant;considerationsSociales\n"
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes((header if suffix == ".csv" and data[:1] != b"\xff" else b"") + data)
+    try:
+        examined = examine_snapshot(path)
+    except SnapshotUnreadable as error:
+        assert str(error)
+    else:
+        assert examined.rows >= len(examined.contracts)
