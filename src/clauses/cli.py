@@ -110,6 +110,14 @@ def _print_report(report) -> None:  # type: ignore[no-untyped-def]
             f"{s['refused']:>8}{s['rows_loaded']:>9}"
             + (f"  ERROR {s['error']}" if s["error"] else "")
         )
+    if report.decp:
+        d = report.decp
+        print(
+            f"{'decp':<8}{d['received']:>9}{d['loaded']:>8}{d['quarantined']:>9}"
+            f"{d['refused']:>8}  (copies {d['duplicates']}; contracts {d['contracts']}, versions "
+            f"+{d['versions_added']} -{d['versions_closed']}; examine {d['examine_s']:.1f} s, "
+            f"load {d['load_s']:.1f} s)"
+        )
     print("Timings:", ", ".join(f"{k} {v:.1f}" for k, v in report.timings.items()))
     print(
         f"Decisions ({report.computation}):",

@@ -47,6 +47,16 @@ CONTRACT_COLUMNS = (
 # digest, so a version is found again by its digest alone.
 HASHED = CONTRACT_COLUMNS
 UNIQUE_TEXTS = ("uid", "contract_key")  # nearly one distinct value per contract
+# Columns kept as read for the contracts kept (their key, name, region and type).
+RAW_KEPT = (
+    "id",
+    "acheteur_nom",
+    "acheteur_region_code",
+    "acheteur_departement_code",
+    "lieuExecution_code",
+    "lieuExecution_typeCode",
+    "type",
+)
 _DATE = r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?\s*$"
 
 
@@ -85,51 +95,97 @@ def examine_snapshot(path: Path, min_amount: float = 0.0) -> SnapshotExamination
     """Read and check the snapshot at ``path``; its contracts are those whose amount reaches
     ``min_amount`` (below it a contract counts in no year). Raises
     `clauses.read.decp.SnapshotUnreadable` (French message) when it is not a readable table or
-    lacks a required column."""
+    lacks a required column.
+
+    Each batch is typed as far as the row rules need, validated, and reduced to the first valid
+    initial row of each contract it holds (Arrow, no Python object per row); what only the kept
+    contracts need (their number's key, their region, their type) is derived once at the end."""
     columns, batches = snapshot_batches(path)
     header_lines = 0 if path.name.lower().endswith(".parquet") else 1
     examination = SnapshotExamination(columns)
     suite = named_suite(SUITE)
     totals: list[CheckResult] | None = None
-    parts: list[pd.DataFrame] = []
-    buyers: list[pd.DataFrame] = []
+    parts: list[pa.Table] = []
+    buyers: list[pa.Table] = []
     for table in batches:
         first_line = examination.rows + 1 + header_lines
-        typed, frame = _typed(table, first_line)
-        del table
-        excluded = np.zeros(len(frame), dtype=bool)
+        checked, frame = _checked(table, first_line)
+        excluded = np.zeros(table.num_rows, dtype=bool)
         results = _checks(suite, frame, first_line, excluded)
+        del frame
         totals = results if totals is None else _added(totals, results)
-        examination.rows += len(frame)
+        examination.rows += table.num_rows
         examination.excluded += int(excluded.sum())
-        kept = typed[~excluded & typed.pop("initial").to_numpy(dtype=bool)]
-        buyers.append(kept[["buyer_siret", "buyer_name"]].drop_duplicates("buyer_siret"))
-        parts.append(kept.drop(columns="buyer_name")[first_of_each(kept["uid"])])
-    examination.checks = totals or _checks(suite, _typed(_empty(), 1)[1], 1, np.zeros(0, bool))
-    if not parts:
-        typed = _typed(_empty(), 1)[0].drop(columns="initial")
-        parts, buyers = [typed.drop(columns="buyer_name")], [typed[["buyer_siret", "buyer_name"]]]
-    contracts = pd.concat(parts, ignore_index=True)
+        kept = checked.filter(pa.array(~excluded & checked.column("initial").to_numpy()))
+        del checked
+        buyers.append(
+            kept.select(["buyer_siret", "acheteur_nom"]).take(first_of_each(kept, "buyer_siret"))
+        )
+        parts.append(_derived(kept.take(first_of_each(kept, "uid"))))
+    examination.checks = totals or _checks(suite, _checked(_empty(), 1)[1], 1, np.zeros(0, bool))
+    whole = pa.concat_tables(parts) if parts else _derived(_checked(_empty(), 1)[0])
     del parts
-    contracts = contracts[first_of_each(contracts["uid"])]
-    contracts = contracts[contracts["amount"].to_numpy() >= min_amount].reset_index(drop=True)
-    contracts["row_hash"] = row_hashes(contracts, HASHED)
-    examination.contracts = contracts
-    examination.buyers = (
-        pd.concat(buyers, ignore_index=True).drop_duplicates("buyer_siret").reset_index(drop=True)
+    whole = whole.take(first_of_each(whole, "uid"))
+    whole = whole.filter(pc.greater_equal(whole.column("amount"), min_amount))
+    examination.contracts = _contracts(whole)
+    del whole
+    names = (
+        pa.concat_tables(buyers) if buyers else pa.table({"buyer_siret": [], "acheteur_nom": []})
+    )
+    names = names.take(first_of_each(names, "buyer_siret"))
+    examination.buyers = pd.DataFrame(
+        {
+            "buyer_siret": names.column("buyer_siret")
+            .to_numpy(zero_copy_only=False)
+            .astype(object),
+            "buyer_name": names.column("acheteur_nom").to_pandas(),
+        }
     )
     return examination
 
 
-def first_of_each(values: pd.Series) -> np.ndarray:
-    """Whether each value is the first of its kind in ``values`` (exact, and ten times faster
-    on Arrow strings than `duplicated`: the values are dictionary-encoded by Arrow, and only
-    their integer codes compared)."""
-    array = pa.array(values, pa.large_string())
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    codes = pc.dictionary_encode(array).indices
-    return ~pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated().to_numpy()
+def _derived(kept: pa.Table) -> pa.Table:
+    """The contracts of a batch with what they need from the columns kept as read: the key of
+    their number, their region and whether they are works (CONTRACT_COLUMNS)."""
+    codes, works_by = _per_distinct(kept.column("type"), _works)
+    return pa.table(
+        {
+            "uid": kept.column("uid"),
+            "contract_key": decp.contract_keys(kept.column("id")),
+            "buyer_siret": kept.column("buyer_siret"),
+            "notified_on": kept.column("notified_on"),
+            "amount": kept.column("amount"),
+            "social": kept.column("social"),
+            "works": pa.array(works_by[codes], pa.bool_()),
+            "region_code": pa.array(_regions(kept), pa.string()),
+        }
+    )
+
+
+def _contracts(kept: pa.Table) -> pd.DataFrame:
+    """The stored form of the kept contracts (CONTRACT_COLUMNS and `row_hash`)."""
+    contracts = pd.DataFrame(
+        {
+            name: kept.column(name).to_numpy(zero_copy_only=False).astype(object)
+            if name in ("buyer_siret", "region_code")
+            else kept.column(name).to_pandas()
+            if name in ("uid", "contract_key")
+            else kept.column(name).to_numpy(zero_copy_only=False)
+            for name in CONTRACT_COLUMNS
+        }
+    )
+    contracts["row_hash"] = row_hashes(contracts, HASHED)
+    return contracts
+
+
+def first_of_each(table: pa.Table, name: str) -> np.ndarray:
+    """The positions in ``table`` of the first row of each value of its column ``name``
+    (exact: the values are dictionary-encoded by Arrow, and only their codes compared)."""
+    values = table.column(name)
+    if pa.types.is_dictionary(values.type):
+        values = values.cast(values.type.value_type)
+    codes = pc.dictionary_encode(values.combine_chunks()).indices
+    return np.flatnonzero(~pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated().to_numpy())
 
 
 def row_hashes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
@@ -168,44 +224,36 @@ def _per_distinct(values: pa.ChunkedArray, interpret: Any) -> tuple[np.ndarray, 
     return codes, interpret(dictionary + [None])
 
 
-def _typed(table: pa.Table, first_line: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The rows of ``table`` typed (CONTRACT_COLUMNS and `initial`), and the frame the suite
-    validates (`uid`, the `__err` columns, `_row`)."""
+def _checked(table: pa.Table, first_line: int) -> tuple[pa.Table, pd.DataFrame]:
+    """The rows of ``table`` with the values the row rules type (`uid`, `buyer_siret`,
+    `notified_on`, `amount`, `social`, `initial`) beside the columns kept as read (`id`,
+    `acheteur_nom`, the region's four, `type`), and the frame the suite validates (`uid`, the
+    `__err` columns, `_row`)."""
     n = table.num_rows
     uid = pc.utf8_trim_whitespace(_column(table, "uid"))
     uid = pc.if_else(pc.equal(uid, ""), None, uid)
-
-    codes, sirets = _per_distinct(_column(table, "acheteur_id"), _sirets)
-    buyer_siret, siret_err = sirets[0][codes], sirets[1][codes]
+    siret_codes, sirets = _per_distinct(_column(table, "acheteur_id"), _sirets)
+    siret_err = sirets[1][siret_codes]
     codes, dates = _per_distinct(_column(table, "dateNotification"), _dates)
     notified_on, date_err = dates[0][codes], dates[1][codes]
     amount, amount_err = _amounts(table.column("montant"))
     codes, socials = _per_distinct(_column(table, "considerationsSociales"), _socials)
     social, social_err = socials[0][codes], socials[1][codes]
     codes, initials = _per_distinct(_column(table, "modification_id"), _initials)
-    initial = initials[codes]
-    codes, works_by = _per_distinct(_column(table, "type"), _works)
-    works = works_by[codes]
-    region = _regions(table)
-
-    number = _column(table, "id")
-    typed = pd.DataFrame(
+    checked = pa.table(
         {
-            "uid": uid.to_pandas(),
-            "contract_key": decp.contract_keys(number).to_pandas(),
-            "buyer_siret": buyer_siret,
-            "buyer_name": _column(table, "acheteur_nom").to_pandas(),
-            "notified_on": notified_on,
-            "amount": amount,
-            "social": social,
-            "works": works,
-            "region_code": region,
-            "initial": initial,
+            "uid": uid,
+            "buyer_siret": _decoded(siret_codes, sirets[0]),
+            "notified_on": pa.array(notified_on, pa.date32()),
+            "amount": pa.array(amount, pa.float64()),
+            "social": pa.array(social, pa.bool_()),
+            "initial": pa.array(initials[codes], pa.bool_()),
+            **{name: _column(table, name) for name in RAW_KEPT},
         }
     )
     frame = pd.DataFrame(
         {
-            "uid": typed["uid"],
+            "uid": uid.to_pandas(),
             "acheteur_id__err": siret_err,
             "dateNotification__err": date_err,
             "montant__err": amount_err,
@@ -213,7 +261,13 @@ def _typed(table: pa.Table, first_line: int) -> tuple[pd.DataFrame, pd.DataFrame
             ROW: np.arange(first_line, first_line + n, dtype=np.int64),
         }
     )
-    return typed, frame
+    return checked, frame
+
+
+def _decoded(codes: np.ndarray, values: np.ndarray) -> pa.Array:
+    """``values[codes]`` as Arrow strings, decoded by Arrow from the distinct values."""
+    dictionary = pa.array(values, pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(codes, pa.int32()), dictionary).cast(pa.string())
 
 
 def _sirets(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:

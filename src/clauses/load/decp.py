@@ -110,6 +110,7 @@ def _receive(
         )
         return "duplicates"
     min_amount = lowest_min_amount(RULES_DIR)
+    started = time.perf_counter()
     try:
         examination = examine_snapshot(entry.path, min_amount)
     except SnapshotUnreadable as error:
@@ -124,6 +125,7 @@ def _receive(
         outcome.internal_errors.append(f"{entry.receipt_date}/{entry.file_name}")
         _quarantine(engine, settings, entry, sha, run_id, unreadable_reason(error), None)
         return "quarantined"
+    outcome.examine_s += time.perf_counter() - started
     if examination.too_many_excluded():
         share = f"{examination.excluded_share:.1%}".replace(".", ",")
         reason = (
@@ -132,7 +134,9 @@ def _receive(
         )
         _quarantine(engine, settings, entry, sha, run_id, reason, examination)
         return "quarantined"
+    started = time.perf_counter()
     added, closed = _load(engine, entry, sha, run_id, examination, min_amount)
+    outcome.load_s += time.perf_counter() - started
     outcome.contracts += len(examination.contracts)
     outcome.versions_added += added
     outcome.versions_closed += closed

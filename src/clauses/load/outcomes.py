@@ -108,4 +108,6 @@ class DecpIngest:
     versions_added: int = 0
     versions_closed: int = 0
     internal_errors: list[str] = field(default_factory=list)
+    examine_s: float = 0.0  # reading, typing and validating
+    load_s: float = 0.0  # comparing with the open versions and writing
     seconds: float = 0.0
