@@ -79,8 +79,12 @@ def temporary_name(name: str) -> str:
     return f".{fitting_name(name, 38)}.{uuid.uuid4().hex}.tmp"  # 38: the bytes added around
 
 
-def name_problem(name: str) -> str | None:
-    """Why a file name breaks the contract's naming rule, in French; None when it is fine."""
+def name_problem(name: str, extensions: tuple[str, ...] = ACCEPTED_EXTENSIONS) -> str | None:
+    """Why a file name breaks the contract's naming rule, in French; None when it is fine.
+
+    `extensions`: the endings accepted (any case); a region's files by default, DECP snapshots
+    (`clauses.contract.decp.EXTENSIONS`) for `landing/decp/`.
+    """
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
@@ -93,8 +97,9 @@ def name_problem(name: str) -> str | None:
         return "nom de fichier contenant un caractère d'inversion du sens d'écriture"
     if "/" in name or "\\" in name or name in (".", ".."):
         return "nom de fichier qui sort de son dossier"
-    if not name.lower().endswith(ACCEPTED_EXTENSIONS):
-        return "extension non acceptée : seuls les fichiers .csv et .xlsx sont traités"
+    if not name.lower().endswith(extensions):
+        listed = " et ".join((", ".join(extensions[:-1]), extensions[-1]))
+        return f"extension non acceptée : seuls les fichiers {listed} sont traités"
     return None
 
 
