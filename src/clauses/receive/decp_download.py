@@ -248,7 +248,8 @@ def _stream(response: StreamedResponse, partial: Path) -> tuple[int, str]:
             try:
                 chunk = next(chunks, None)
             except Exception as error:  # the transfer broke: requests' or urllib3's own errors
-                raise DownloadError(f"download interrupted after {size} bytes: {error}") from error
+                message = f"download interrupted ({size} bytes written): {error}"
+                raise DownloadError(message) from error
             if chunk is None:
                 break
             sink.write(chunk)
