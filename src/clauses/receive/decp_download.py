@@ -172,6 +172,11 @@ def prepare(data_dir: Path, url: str, now: datetime | None = None) -> DownloadPl
             headers["If-None-Match"] = previous.etag
         if previous.last_modified:
             headers["If-Modified-Since"] = previous.last_modified
+    log.info(
+        "downloading the DECP snapshot from %s (%s)",
+        url,
+        "unconditional" if previous is None else f"unless unchanged since {previous.file}",
+    )
     return DownloadPlan(data_dir, url, now, previous, headers)
 
 
@@ -212,7 +217,7 @@ def land(plan: DownloadPlan, response: StreamedResponse) -> DownloadOutcome:
     log.info("DECP snapshot landed: %s (%d bytes, %s, sha256 %s)", target, size, kind, digest)
     try:
         _save_state(plan, response, relative, size, digest, plan.now.isoformat("T", "seconds"))
-    except OSError:  # the file is landed: the next download is unconditional, that is all
+    except OSError:  # the file is landed; the next download fetches it again (counted once)
         log.exception("could not remember the DECP download in %s", state_path(plan.data_dir))
     return DownloadOutcome("landed", target, size, digest)
 
