@@ -58,6 +58,18 @@ def test_nightly_is_a_few_coarse_tasks_at_night_in_paris(dagbag) -> None:  # typ
     assert dag.max_active_runs == 1 and set(dag.params.keys()) == {"date", "regions", "force"}
 
 
+def test_decp_download_runs_on_working_days_in_paris(dagbag) -> None:  # type: ignore[no-untyped-def]
+    dag = dagbag.dags["decp_download"]
+    assert [t.task_id for t in dag.topological_sort()] == ["download_snapshot"]
+    timetable = dag.timetable
+    assert type(timetable).__name__ == "CronTriggerTimetable"  # runs at 06:00, not a day later
+    assert getattr(timetable.timezone, "name", timetable.timezone) == "Europe/Paris"
+    assert timetable.expression == "0 6 * * 1-5"  # Monday to Friday
+    assert dag.catchup is False and dag.max_active_runs == 1
+    task = dag.get_task("download_snapshot")
+    assert task.retries >= 1 and task.retry_exponential_backoff
+
+
 def test_dag_files_import_no_heavy_library_at_module_level() -> None:
     for path in DAG_FILES:
         head = [

@@ -40,6 +40,7 @@ __all__ = [
     "build_and_publish",
     "deliver_folder",
     "fsync_dir",
+    "make_dirs",
     "open_new",
 ]
 
@@ -185,7 +186,7 @@ def _locked(directory: Path) -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
-def _make_dirs(path: Path) -> None:
+def make_dirs(path: Path) -> None:
     """Create ``path`` and its missing parents, each with DIR_MODE."""
     missing = []
     current = path
@@ -202,7 +203,7 @@ def _make_dirs(path: Path) -> None:
 
 def build_and_publish(target_dir: Path, build: Callable[[Path], None]) -> None:
     """Run ``build`` in a fresh private sibling of ``target_dir``, then publish it there."""
-    _make_dirs(target_dir.parent)
+    make_dirs(target_dir.parent)
     with _locked(target_dir.parent):
         _recover(target_dir)
         if os.path.lexists(target_dir) and (target_dir.is_symlink() or not target_dir.is_dir()):
