@@ -86,7 +86,7 @@ CLAUSE_CONSIDERATION = {
 }
 
 # Columns of the published schema that the pipeline ignores.
-_NATURES = ("Marché", "Marché", "Accord-cadre", "Marché subséquent")
+_NATURES = ("Marché", "Accord-cadre", "Marché subséquent")  # a dictionary: no value twice
 _PROCEDURES = (
     "Procédure adaptée",
     "Appel d'offres ouvert",
@@ -104,6 +104,7 @@ _OBJETS = {
     for nature, templates in _MARKET_OBJETS.items()
 }
 _OBJET_POOL = pa.array([objet for nature in NATURE for objet in _OBJETS[nature]])
+assert len(set(_OBJET_POOL.to_pylist())) == len(_OBJET_POOL)  # a dictionary: no value twice
 _HOLDER_TRADES = (
     "Bâtiment",
     "Travaux publics",
@@ -269,6 +270,7 @@ def _p(weights: tuple[float, ...]) -> np.ndarray:
 
 def _pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> pa.Array:
     indices = pa.array(rng.integers(0, len(values), n).astype(np.int32))
+    assert len(set(values)) == len(values)  # a repeated dictionary value writes unstable bytes
     return pa.DictionaryArray.from_arrays(indices, pa.array(values))
 
 
