@@ -115,6 +115,9 @@ def test_snapshot_files_dates_and_outcomes(sample: tuple[Path, GenerateSummary])
     assert files == set(summary.decp.files)
     outcomes = list(summary.decp.files.values())
     assert outcomes.count("doublon") == 1 and outcomes.count("quarantined") == 2
+    (replaced,) = [rel for rel, outcome in summary.decp.files.items() if outcome == "replaced"]
+    day = replaced.rsplit("/", 1)[0]
+    assert [rel for rel in files if rel.startswith(day) and rel > replaced]  # sorts before it
     assert outcomes.count("snapshot") >= 8
     days = sorted({rel.split("/")[1] for rel in files})
     assert days[0] >= "2024-01-01" and date.fromisoformat(days[-1]) > date(2026, 8, 21)

@@ -81,6 +81,9 @@ RECEIPTS = np.array([d for d, _n, _s in SCHEDULE], dtype="datetime64[D]")
 DOUBLON = (3, "2025-01-08")  # snapshot 3 received again, the same bytes
 NO_AMOUNT = (5, "2025-07-15", "decp_consolidees_v2.csv")  # quarantined: no montant column
 MOSTLY_EXCLUDED = (6, "2025-10-20", "decp.parquet", 0.3)  # quarantined: 30% of uids empty
+# The previous snapshot again beside snapshot 8, the same day, under a name sorting before it
+# ("-" before "."): received, never in force.
+SAME_DAY = (8, "decp-2026-03-31.parquet", "plain")
 
 BACKGROUND_PER_ACCOMPANIED = 8  # other contracts in the snapshots, per accompanied contract
 KNOWN_BUYERS_SHARE = 0.2  # of those, the share placed by buyers met by a facilitator
@@ -92,8 +95,9 @@ BENCH_BATCH = 200_000  # contracts per batch of the bench's filling: bounds the 
 @dataclass
 class DecpSummary:
     """What `write_decp` wrote: each file (relative to the landing folder) with what the
-    pipeline must make of it (`snapshot`, `doublon`, `quarantined`) and its rows, and the
-    latest snapshot's counts per category of the sample."""
+    pipeline must make of it (`snapshot`; `replaced`: a snapshot received the same day as
+    another whose name sorts after it; `doublon`; `quarantined`) and its rows, and the latest
+    snapshot's counts per category of the sample."""
 
     files: dict[str, str] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
@@ -233,8 +237,16 @@ class _Procurement(_GeneratorBase):
         contracts, buyers, holders, known = self._base_contracts()
         summary = DecpSummary()
         last = len(SCHEDULE) - 1
+        previous: pa.Table | None = None
         for s, (day, name, style) in enumerate(SCHEDULE):
             rows, row_contract = expand(contracts, s, holders)
+            if s == SAME_DAY[0] and previous is not None:
+                copy = self._decp_path(day, SAME_DAY[1])
+                assert copy < f"{decp.FOLDER}/{day}/{name}"
+                with SnapshotWriter(self.landing / copy, STYLES[SAME_DAY[2]]) as early:
+                    early.write(previous)
+                summary.files[copy], summary.rows[copy] = "replaced", early.rows
+            previous = rows
             rel = self._decp_path(day, name)
             with SnapshotWriter(self.landing / rel, STYLES[style]) as writer:
                 writer.write(rows)

@@ -214,7 +214,12 @@ class SnapshotWriter:
         table = styled(rows, self.style)
         if self.style.fmt == "parquet":
             if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+                dictionaries = [  # only where values repeat: trying the others costs time
+                    f.name for f in table.schema if pa.types.is_dictionary(f.type)
+                ]
+                self._parquet = pq.ParquetWriter(
+                    self.path, table.schema, compression="zstd", use_dictionary=dictionaries
+                )
             self._parquet.write_table(table, row_group_size=256 * 1024)
         else:
             if self._csv is None:
