@@ -11,6 +11,7 @@ that excludes its row. `clauses.sample.snapshots` expands it into the published 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +19,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clauses.contract import decp
-from clauses.contract.kinds import NATURE
+from clauses.contract.kinds import NATURE, REGIONS
 from clauses.sample.basics import _strip_accents
-from clauses.sample.reference import _MARKET_OBJETS, _TOWNS
+from clauses.sample.reference import (
+    _BUYER_NAMES,
+    _BUYER_TYPE_WEIGHTS,
+    _MARKET_OBJETS,
+    _REGION_PLAN,
+    _TOWNS,
+)
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +179,28 @@ def random_sirets(
     return text.view("S14").ravel().astype("U14")
 
 
+def new_buyers(rng: np.random.Generator, n: int, avoid: set[str]) -> pa.Table:
+    """`n` buyers unknown to the world (`siret`, `name`, `region`, `dept`), spread over the
+    regions as the facilitators are, each region at least a little."""
+    regions = sorted(REGIONS)
+    region = np.array(regions)[
+        rng.choice(len(regions), size=n, p=shares([_REGION_PLAN[r][0] + 3 for r in regions]))
+    ]
+    kinds = rng.choice(len(_BUYER_TYPE_WEIGHTS), size=n, p=shares(_BUYER_TYPE_WEIGHTS))
+    names = list(_BUYER_NAMES.values())
+    k = rng.integers(0, 1000, n)
+    towns = [_TOWNS[r][i % len(_TOWNS[r])] for r, i in zip(region, k, strict=True)]
+    depts = [departments_of(r)[i % len(departments_of(r))] for r, i in zip(region, k, strict=True)]
+    return pa.table(
+        {
+            "siret": pa.array(random_sirets(rng, n, avoid, zero_share=0.05), pa.string()),
+            "name": [f"{names[t]} {town}" for t, town in zip(kinds, towns, strict=True)],
+            "region": pa.array(region, pa.string()),
+            "dept": pa.array(depts, pa.string()),
+        }
+    )
+
+
 def holder_pool(rng: np.random.Generator, n: int, avoid: set[str]) -> pa.Table:
     """`n` companies that hold contracts: `siret`, `name`."""
     sirets = random_sirets(rng, n, avoid, zero_share=0.03)
@@ -255,15 +284,16 @@ def draw_considerations(rng: np.random.Generator, social: np.ndarray) -> pa.Arra
     of the spellings of none elsewhere."""
     n = len(social)
     yes = pa.array(SOCIAL_SPELLINGS).take(
-        pa.array(rng.choice(len(SOCIAL_SPELLINGS), size=n, p=_p(_SOCIAL_WEIGHTS)))
+        pa.array(rng.choice(len(SOCIAL_SPELLINGS), size=n, p=shares(_SOCIAL_WEIGHTS)))
     )
     no = pa.array(NONE_SPELLINGS, pa.string()).take(
-        pa.array(rng.choice(len(NONE_SPELLINGS), size=n, p=_p(_NONE_WEIGHTS)))
+        pa.array(rng.choice(len(NONE_SPELLINGS), size=n, p=shares(_NONE_WEIGHTS)))
     )
     return pc.if_else(pa.array(social), yes, no)
 
 
-def _p(weights: tuple[float, ...]) -> np.ndarray:
+def shares(weights: Sequence[float] | np.ndarray) -> np.ndarray:
+    """Weights as probabilities (summing to 1)."""
     w = np.asarray(weights, dtype=float)
     return w / w.sum()
 

@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from clauses.contract import decp
-from clauses.contract.kinds import NATURE, REGIONS, Kind
+from clauses.contract.kinds import NATURE, Kind
 from clauses.sample.base import _GeneratorBase
 from clauses.sample.basics import _month_start, _sub_rng
 from clauses.sample.contracts import (
@@ -49,9 +49,9 @@ from clauses.sample.contracts import (
     departments_of,
     draw_core,
     holder_pool,
-    random_sirets,
+    new_buyers,
+    shares,
 )
-from clauses.sample.reference import _BUYER_NAMES, _BUYER_TYPE_WEIGHTS, _REGION_PLAN, _TOWNS
 from clauses.sample.snapshots import (
     STYLES,
     SnapshotWriter,
@@ -128,8 +128,8 @@ class _Procurement(_GeneratorBase):
         return np.random.default_rng(_sub_rng(self.seed, "decp", *labels).getrandbits(64))
 
     def _decp_buyers(self, rng: np.random.Generator) -> tuple[pa.Table, np.ndarray]:
-        """Every buyer of the world (La Poste in Île-de-France), then as many again twice of
-        buyers no facilitator knows; `known`: met in a Marchés or Contacts row."""
+        """Every buyer of the world (La Poste in Île-de-France), then twice as many buyers that
+        no facilitator knows; `known`: met in a Marchés or Contacts row."""
         met: set[str] = set()
         for s in self.structures:
             met.update(r[2] for rows in s.data.get(Kind.MARCHES, {}).values() for r in rows)
@@ -142,19 +142,7 @@ class _Procurement(_GeneratorBase):
             for b in self.buyers[region]:
                 if b.siret not in rows:
                     rows[b.siret] = (b.name, region, depts[int(rng.integers(0, len(depts)))])
-        n_new = max(60, 2 * len(rows))
-        regions = sorted(REGIONS)
-        weights = np.array([_REGION_PLAN[r][0] + 3 for r in regions], float)
-        new_regions = rng.choice(regions, size=n_new, p=weights / weights.sum())
-        sirets = random_sirets(rng, n_new, self.sirets.used | set(rows), zero_share=0.05)
-        types = rng.choice(len(_BUYER_TYPE_WEIGHTS), size=n_new, p=_norm(_BUYER_TYPE_WEIGHTS))
-        names = list(_BUYER_NAMES.values())
-        for siret, region, t, k in zip(
-            sirets.tolist(), new_regions, types, rng.integers(0, 1000, n_new), strict=True
-        ):
-            depts, towns = departments_of(region), _TOWNS[region]
-            rows[siret] = (f"{names[t]} {towns[k % len(towns)]}", region, depts[k % len(depts)])
-        table = pa.table(
+        world = pa.table(
             {
                 "siret": list(rows),
                 "name": [v[0] for v in rows.values()],
@@ -162,7 +150,9 @@ class _Procurement(_GeneratorBase):
                 "dept": [v[2] for v in rows.values()],
             }
         )
-        return table, np.array([s in met for s in rows], bool)
+        unknown = new_buyers(rng, max(60, 2 * len(rows)), self.sirets.used | set(rows))
+        known = np.array([s in met for s in rows] + [False] * len(unknown), bool)
+        return pa.concat_tables([world, unknown]), known
 
     def _accompanied(self, buyers: pa.Table) -> Core:
         """One contract per (buyer, contract key) of the Marchés rows, in the order met."""
@@ -215,7 +205,7 @@ class _Procurement(_GeneratorBase):
         weights[~known] *= (1 - KNOWN_BUYERS_SHARE) / weights[~known].sum()
         end = RECEIPTS[-1] - np.timedelta64(10, "D")
         background = draw_core(
-            rng, n_bg, first_seq=1, buyer_p=weights / weights.sum(), known=known,
+            rng, n_bg, first_seq=1, buyer_p=shares(weights), known=known,
             start=HISTORY_START, end=end,
         )  # fmt: skip
         n_holders = max(500, (n_bg + len(accompanied.buyer)) // 3)
@@ -287,24 +277,9 @@ class _Procurement(_GeneratorBase):
         """Fill the latest snapshot with about `wanted` more rows of contracts of 2019-2026,
         batch after batch; returns their counts."""
         rng = self._np_rng("fill")
-        n_new = max(1000, wanted // 40)
-        extra = random_sirets(rng, n_new, set(buyers["siret"].to_pylist()) | self.sirets.used)
-        regions = rng.choice(sorted(REGIONS), size=n_new)
-        depts = [departments_of(r)[0] for r in regions]
-        big = pa.concat_tables(
-            [
-                buyers,
-                pa.table(
-                    {
-                        "siret": pa.array(extra, pa.string()),
-                        "name": pc.binary_join_element_wise("Acheteur", pa.array(extra), " "),
-                        "region": pa.array(regions, pa.string()),
-                        "dept": pa.array(depts, pa.string()),
-                    }
-                ),
-            ]
-        )
-        all_known = np.concatenate([known, np.zeros(n_new, bool)])
+        extra = new_buyers(rng, max(1000, wanted // 40), set(buyers["siret"].to_pylist()))
+        big = pa.concat_tables([buyers, extra])
+        all_known = np.concatenate([known, np.zeros(len(extra), bool)])
         weights = rng.lognormal(0, 1.2, len(big))
         holders = holder_pool(rng, max(1000, wanted // 8), set(big["siret"].to_pylist()))
         last, batch = len(SCHEDULE) - 1, 0
@@ -315,7 +290,7 @@ class _Procurement(_GeneratorBase):
             brng = self._np_rng("fill", batch)
             core = draw_core(
                 brng, BENCH_BATCH, first_seq=10_000_000 + batch * BENCH_BATCH,
-                buyer_p=weights / weights.sum(), known=all_known,
+                buyer_p=shares(weights), known=all_known,
                 start=BENCH_HISTORY_START, end=end,
             )  # fmt: skip
             contracts = contracts_table(brng, core, big, len(holders), timing)
@@ -333,8 +308,3 @@ class _Procurement(_GeneratorBase):
         folder = self.landing / decp.FOLDER / day
         folder.mkdir(parents=True, exist_ok=True)
         return f"{decp.FOLDER}/{day}/{name}"
-
-
-def _norm(weights: tuple[float, ...]) -> np.ndarray:
-    w = np.asarray(weights, float)
-    return w / w.sum()
