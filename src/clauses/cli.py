@@ -32,11 +32,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
     landing = Path(args.landing) if args.landing else data_dir_from_env() / "landing"
     try:
-        summary = generate_sample(landing, scale=args.scale, seed=args.seed, defects=args.defects)
+        summary = generate_sample(
+            landing,
+            scale=args.scale,
+            seed=args.seed,
+            defects=args.defects,
+            decp_rows=args.decp_rows,
+        )
     except FileExistsError:
         log.error("%s is not empty: the sample is only written into an empty landing zone", landing)
         return 2
-    shown = {k: v for k, v in vars(summary).items() if k not in ("defects", "variants")}
+    shown = {k: v for k, v in asdict(summary).items() if k not in ("defects", "variants")}
     print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
     return 0
 
@@ -153,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--defects", action="store_true", help="add bad files of known kinds")
     p.add_argument("--landing", help="landing folder (default: <data>/landing)")
+    p.add_argument(
+        "--decp-rows",
+        type=int,
+        help="fill the latest DECP snapshot up to about N rows (national size: 2000000)",
+    )
     p.set_defaults(func=cmd_generate)
 
     p = sub.add_parser("validate", help="check files as the pipeline would, before sending them")

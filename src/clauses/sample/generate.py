@@ -4,7 +4,8 @@
 deployment would receive over two campaigns (millésimes 2024 and 2025, receipts from 2024-01 to
 2026-03): the conventions registers of the 18 DREETS, the monthly activity exports of every
 facilitator structure (Heures, Marchés, Contacts, Partenariats), their corrections, and the
-intermediate and annual reports (Bilans).
+intermediate and annual reports (Bilans); and the national DECP snapshots of public contracts
+(contract §8), quarterly from 2024-04 to 2026-11, under ``landing_dir/decp/``.
 
 The files deliberately exercise the reader: the column headers below are written here as literal
 strings (with their spelling variants) rather than taken from `clauses.contract.kinds`, so that the
@@ -24,12 +25,14 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from clauses.contract.decp import FOLDER
 from clauses.contract.kinds import (
     Kind,
 )
 from clauses.sample.activity import _Activity
 from clauses.sample.defects import _Defects
 from clauses.sample.headers import _HI_HOURS
+from clauses.sample.procurement import DecpSummary, _Procurement
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +55,9 @@ class GenerateSummary:
     - ``regions``: region folders written;
     - ``defects``: relative path (from ``landing_dir``) of each defect file -> expected outcome,
       ``"quarantined"`` or ``"refused"`` (only with ``defects=True``);
-    - ``variants``: variant class -> relative paths of (at most 25) files carrying it.
+    - ``variants``: variant class -> relative paths of (at most 25) files carrying it;
+    - ``decp``: the DECP snapshots under ``decp/`` (contract §8; `clauses.sample.procurement`):
+      each file's expected outcome and rows, and what the latest snapshot holds.
     """
 
     files: int
@@ -62,6 +67,7 @@ class GenerateSummary:
     regions: int
     defects: dict[str, str] = field(default_factory=dict)
     variants: dict[str, list[str]] = field(default_factory=dict)
+    decp: DecpSummary = field(default_factory=DecpSummary)
 
 
 # --------------------------------------------------------------------------------------------
@@ -69,16 +75,16 @@ class GenerateSummary:
 # --------------------------------------------------------------------------------------------
 
 
-class _Generator(_Activity, _Defects):
+class _Generator(_Activity, _Defects, _Procurement):
     """The whole sample: each part of the generator is a mixin of its own module."""
 
-    def summary(self) -> GenerateSummary:
+    def summary(self, decp: DecpSummary) -> GenerateSummary:
         hours = 0.0
         for s in self.structures:
             for rows in s.data.get(Kind.HEURES, {}).values():
                 hours += sum(r[_HI_HOURS] for r in rows)
         strands = len({(st.row.num, st.row.millesime) for s in self.structures for st in s.strands})
-        regions = len({p.name for p in self.landing.iterdir() if p.is_dir()})
+        regions = len({p.name for p in self.landing.iterdir() if p.is_dir()} - {FOLDER})
         return GenerateSummary(
             files=self.files,
             rows_per_kind=dict(self.rows),
@@ -87,11 +93,17 @@ class _Generator(_Activity, _Defects):
             regions=regions,
             defects=dict(sorted(self.defects.items())),
             variants=dict(sorted(self.variants.items())),
+            decp=decp,
         )
 
 
 def generate_sample(
-    landing_dir: Path, *, scale: float = 1.0, seed: int = 0, defects: bool = False
+    landing_dir: Path,
+    *,
+    scale: float = 1.0,
+    seed: int = 0,
+    defects: bool = False,
+    decp_rows: int | None = None,
 ) -> GenerateSummary:
     """Write a deterministic national sample dataset into ``landing_dir``.
 
@@ -101,6 +113,11 @@ def generate_sample(
     thousand Heures rows and about 15 million hours. ``defects=True`` adds, in a few regions,
     files of known defect classes named ``defaut_*`` (see ``GenerateSummary.defects``); the other
     files are the same bytes with or without defects.
+
+    The DECP snapshots go to ``landing_dir/decp/<AAAA-MM-JJ>/`` (2024-04 to 2026-11, see
+    `clauses.sample.procurement`), consistent with the Marchés and Contacts rows; their size
+    follows the number of markets (``scale``), and ``decp_rows`` fills the latest one up to
+    about that many rows (a national table: 2 000 000 for the bench).
 
     ``landing_dir`` must be absent or empty: files of an earlier run are never mixed in.
     """
@@ -119,7 +136,7 @@ def generate_sample(
     gen.write_bilans()
     if defects:
         gen.write_defects()
-    summary = gen.summary()
+    summary = gen.summary(gen.write_decp(decp_rows))
     log.info(
         "sample generated in %s: %d files, %d strands, %.0f hours, rows %s%s",
         landing_dir,
