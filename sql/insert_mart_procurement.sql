@@ -1,13 +1,17 @@
 -- The procurement figures as of :as_of (contract §8.3), per region (NULL: the unattributed
--- contracts) and year of notification: the counted contracts of the snapshot in force (notified
--- on or before :as_of, amount at least the year's decp_min_amount), those with a social
--- consideration, their amounts, those a current Marchés row accompanies
+-- contracts) and year of notification: the counted contracts of the snapshot in force
+-- :snapshot_id (notified on or before :as_of, amount at least the year's decp_min_amount),
+-- those with a social consideration, their amounts, those a current Marchés row accompanies
 -- (work_decp_accompanied), those notified from :climate_law_date on at or above the year's
 -- European threshold (works or not) without a social consideration, and the count of buyers
 -- without a facilitator (mart_procurement_buyers, filled first). The ratios are derived from
 -- these where they are written (clauses.publish.procurement).
--- The inner query groups by day and region, the order of ix_decp_contracts_figures, which it
--- reads alone (SQLite then sorts no row); the outer one by year.
+-- Each year's days up to :as_of (end_day: the next year's first day, or :day_after for the
+-- year of :as_of) are one range of ix_decp_contracts_figures, read in its order (year, day,
+-- region: SQLite sorts no row), the index alone; the outer query groups by region and year.
+-- One bound per side: given `notified_on <= :as_of` too, SQLite may take it as the range's end
+-- and read every later contract for each year (20 times longer). The unary + keeps SQLite from
+-- reading every contract through ix_decp_contracts_first, one table lookup each, instead.
 INSERT INTO mart_procurement (
     as_of, code_region, annee, rules_version, contrats, avec_consideration, montant,
     montant_avec_consideration, objectif_pnad, accompagnes, au_dessus_seuils,
@@ -15,12 +19,9 @@ INSERT INTO mart_procurement (
 )
 SELECT :as_of, g.region_code, g.annee, r.rules_version, SUM(g.contrats), SUM(g.avec),
        SUM(g.montant), SUM(g.montant_avec), r.pnad_social_share_target, SUM(g.accompagnes),
-       SUM(g.au_dessus),
-       (SELECT COUNT(*) FROM mart_procurement_buyers b
-        WHERE b.as_of = :as_of AND b.annee = g.annee
-          AND COALESCE(b.code_region, '') = COALESCE(g.region_code, ''))
+       SUM(g.au_dessus), COALESCE(MAX(b.n), 0)
 FROM (
-    SELECT c.region_code, MIN(d.month_number) / 12 AS annee,
+    SELECT r.annee, c.region_code,
            COUNT(*) AS contrats,
            SUM(CASE WHEN c.social THEN 1 ELSE 0 END) AS avec,
            SUM(c.amount) AS montant,
@@ -39,14 +40,24 @@ FROM (
                     END
                THEN 1 ELSE 0
            END) AS au_dessus
-    FROM work_decp_snapshot w
+    FROM (
+        SELECT ref_procurement_rules.*,
+               CASE WHEN next_first_day <= :as_of THEN next_first_day ELSE :day_after END AS end_day
+        FROM ref_procurement_rules
+        WHERE first_day <= :as_of
+    ) r
     JOIN decp_contracts c
-        ON c.first_snapshot <= w.snapshot_id
-       AND (c.last_snapshot IS NULL OR c.last_snapshot >= w.snapshot_id)
-    JOIN dim_date d ON d.day = c.notified_on
-    JOIN ref_procurement_rules r ON r.annee = d.month_number / 12
-    WHERE w.as_of = :as_of AND c.notified_on <= :as_of AND c.amount >= r.decp_min_amount
-    GROUP BY c.notified_on, c.region_code
+        ON c.notified_on >= r.first_day AND c.notified_on < r.end_day
+       AND +c.first_snapshot <= :snapshot_id
+       AND (c.last_snapshot IS NULL OR c.last_snapshot >= :snapshot_id)
+    WHERE c.amount >= r.decp_min_amount
+    GROUP BY r.annee, c.notified_on, c.region_code
 ) g
 JOIN ref_procurement_rules r ON r.annee = g.annee
+LEFT JOIN (
+    SELECT code_region, annee, COUNT(*) AS n
+    FROM mart_procurement_buyers
+    WHERE as_of = :as_of
+    GROUP BY code_region, annee
+) b ON COALESCE(b.code_region, '') = COALESCE(g.region_code, '') AND b.annee = g.annee
 GROUP BY g.region_code, g.annee, r.rules_version, r.pnad_social_share_target;

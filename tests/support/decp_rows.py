@@ -140,9 +140,7 @@ class DecpRows:
             ).scalar_one()
             open_versions = dict(
                 connection.execute(
-                    sa.text(
-                        "SELECT uid, row_hash FROM decp_contracts WHERE last_snapshot IS NULL"
-                    )
+                    sa.text("SELECT uid, row_hash FROM decp_contracts WHERE last_snapshot IS NULL")
                 ).all()
             )
             wanted = {c.uid: c for c in contracts}
@@ -159,11 +157,7 @@ class DecpRows:
                     ),
                     {"last": previous, "uid": uid},
                 )
-            added = [
-                c
-                for c in contracts
-                if c.uid not in open_versions or c.uid in closed
-            ]
+            added = [c for c in contracts if c.uid not in open_versions or c.uid in closed]
             _insert(connection, "decp_contracts", [self._version(c, snapshot_id) for c in added])
         return snapshot_id
 

@@ -225,10 +225,12 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
 def _compute_procurement(connection: Connection, as_of: date) -> None:
     """The procurement marts of `as_of` (contract §8.3-8.4): the status of every snapshot entry,
     then, when a snapshot is in force, the figures; the work tables of STEPS are filled."""
-    params = procurement_params(as_of)
+    params: dict[str, object] = dict(procurement_params(as_of))
     _execute(connection, "insert_mart_decp_files", params)
-    if not _key_current_marches(connection, as_of):
+    snapshot_id = _key_current_marches(connection, as_of)
+    if snapshot_id is None:
         return
+    params["snapshot_id"] = snapshot_id
     for step in PROCUREMENT_STEPS:
         started = time.perf_counter()
         _execute(connection, step, params)
@@ -237,25 +239,26 @@ def _compute_procurement(connection: Connection, as_of: date) -> None:
         log.debug("%s: %.2f s", step, time.perf_counter() - started)
 
 
-def _key_current_marches(connection: Connection, as_of: date) -> bool:
+def _key_current_marches(connection: Connection, as_of: date) -> int | None:
     """The snapshot in force as of `as_of` (mart_decp_files filled) into work_decp_snapshot and
     the keys of the current Marchés numbers (work_partitions filled) into work_contract_keys;
-    False, and no key, when no snapshot is in force."""
+    returns the snapshot's id, or None, and no key, when no snapshot is in force."""
     params = {"as_of": as_of}
     _execute(connection, "insert_work_decp_snapshot", params)
-    if connection.execute(sql_query("select_work_decp_snapshot"), params).first() is None:
-        return False
+    snapshot = connection.execute(sql_query("select_work_decp_snapshot"), params).first()
+    if snapshot is None:
+        return None
     fill_contract_keys(connection, as_of)
     _analyze(connection, ("work_decp_snapshot", "work_contract_keys"))
-    return True
+    return int(snapshot[0])
 
 
-def prepare_procurement_matches(connection: Connection, as_of: date) -> bool:
+def prepare_procurement_matches(connection: Connection, as_of: date) -> int | None:
     """Fill, inside the caller's transaction (which should be rolled back: nothing here is a
     mart), the work tables that tell which current Marchés rows match which contracts as of
     `as_of`: work_contents, work_partitions, work_decp_snapshot and work_contract_keys. The
-    date must have been computed (mart_decp_files). False when no snapshot is in force. For
-    `clauses explain`, which lists the rows behind a region's figures."""
+    date must have been computed (mart_decp_files). Returns the id of the snapshot in force,
+    or None. For `clauses explain`, which lists the rows behind a region's figures."""
     _lock(connection)
     params = {"as_of": as_of}
     _execute(connection, "delete_work_as_of", params)

@@ -9,7 +9,7 @@ function of the contract's vocabulary (clauses.contract.decp.contract_key), into
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy.engine import Connection
 
@@ -21,8 +21,9 @@ KEY_BATCH = 10_000  # keys inserted per statement
 
 
 def procurement_params(as_of: date) -> dict[str, date]:
-    """The bind parameters of the procurement SQL of a date."""
-    return {"as_of": as_of, "climate_law_date": CLIMATE_LAW}
+    """The bind parameters of the procurement SQL of a date (the day after it bounds the ranges
+    of notification dates: insert_mart_procurement.sql)."""
+    return {"as_of": as_of, "day_after": as_of + timedelta(days=1), "climate_law_date": CLIMATE_LAW}
 
 
 def fill_contract_keys(connection: Connection, as_of: date) -> int:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,7 @@ def rules_for(millesime: int, rules_dir: Path = RULES_DIR) -> Rules:
         decp_min_amount=float(data["procurement"]["decp_min_amount"]),
         pnad_social_share_target=float(data["procurement"]["pnad_social_share_target"]),
         eu_threshold_works=float(data["procurement"]["eu_threshold_works"]),
-        eu_threshold_supplies_services=float(
-            data["procurement"]["eu_threshold_supplies_services"]
-        ),
+        eu_threshold_supplies_services=float(data["procurement"]["eu_threshold_supplies_services"]),
     )
 
 
@@ -131,6 +130,8 @@ def refresh_procurement_rules(
         rows.append(
             {
                 "annee": year,
+                "first_day": date(year, 1, 1),
+                "next_first_day": date(year + 1, 1, 1),
                 "version": rules.version,
                 "decp_min_amount": rules.decp_min_amount,
                 "pnad_social_share_target": rules.pnad_social_share_target,

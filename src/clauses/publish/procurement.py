@@ -170,7 +170,9 @@ def national_procurement_tables(
         for r in rows
     ]
     for year in sorted({r["annee"] for r in rows}):
-        body.append(("", TOTAL, year, *figure_values(_year_total([r for r in rows if r["annee"] == year]))))
+        body.append(
+            ("", TOTAL, year, *figure_values(_year_total([r for r in rows if r["annee"] == year])))
+        )
     table = Table("commande_publique_regions", "Commande publique", REGION_COLUMNS, body)
     return [table, Table("decp_fichiers", "Fichiers DECP", DECP_FILE_COLUMNS, files)], {
         r["rules_version"] for r in rows
@@ -203,9 +205,7 @@ def _decp_files(connection: Connection, as_of: date) -> list[tuple[Any, ...]]:
 def snapshot_in_force(connection: Connection, as_of: date) -> str | None:
     """The SHA-256 of the snapshot in force as of `as_of` (a source of the procurement
     figures, listed in the manifests), or None."""
-    return connection.execute(
-        sql_query("select_decp_snapshot_in_force"), {"as_of": as_of}
-    ).scalar()
+    return connection.execute(sql_query("select_decp_snapshot_in_force"), {"as_of": as_of}).scalar()
 
 
 __all__ = [

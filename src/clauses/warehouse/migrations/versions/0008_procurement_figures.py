@@ -2,7 +2,10 @@
 the work tables of a computation, the marts, and two indexes of the contracts.
 
 - `ref_procurement_rules`: the [procurement] parameters of rules/*.toml by year of notification
-  (contracts are judged by the rules of the year they were notified in).
+  (contracts are judged by the rules of the year they were notified in), with the first day of
+  the year and of the next: the figures join a year's contracts by a range of their
+  notification date (portable SQL has no common way to take the year of a date, and a range
+  reads the index of the contracts in order, one join per year instead of one per contract).
 - Work tables, living inside a computation's transaction only (as those of 0001):
   `work_decp_snapshot` (the snapshot in force: at most one row per date),
   `work_contract_keys` (the key of each N° marché of the current Marchés rows, computed in
@@ -66,6 +69,8 @@ def upgrade() -> None:
     op.create_table(
         "ref_procurement_rules",
         sa.Column("annee", sa.Integer(), primary_key=True),
+        sa.Column("first_day", sa.Date(), nullable=False),  # 1 January of the year
+        sa.Column("next_first_day", sa.Date(), nullable=False),  # 1 January of the next one
         sa.Column("rules_version", sa.Text(), nullable=False),
         sa.Column("decp_min_amount", sa.Float(), nullable=False),
         sa.Column("pnad_social_share_target", sa.Float(), nullable=False),
