@@ -117,12 +117,10 @@ def figure_values(row: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def _figures(connection: Connection, as_of: date, region: str | None) -> list[Any]:
-    return (
-        connection.execute(sql_query("select_procurement"), {"as_of": as_of, "region": region})
-        .mappings()
-        .all()
-    )
+def _figures(connection: Connection, as_of: date, region: str | None) -> list[dict[str, Any]]:
+    query = sql_query("select_procurement")
+    rows = connection.execute(query, {"as_of": as_of, "region": region}).mappings()
+    return [dict(row) for row in rows]
 
 
 def region_procurement_tables(

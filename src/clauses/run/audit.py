@@ -197,25 +197,27 @@ def explain_procurement(
             sql_query("select_decp_files").columns(receipt_date=sa.Date), {"as_of": as_of}
         ).all()
         figures = [
-            r
+            dict(r)
             for r in connection.execute(
                 sql_query("select_procurement"), {"as_of": as_of, "region": region}
             ).mappings()
             if r["annee"] == year
         ]
-        contracts = []
+        contracts: list[Any] = []
         if snapshot_id is not None:
-            contracts = connection.execute(
-                sql_query("select_procurement_contracts"),
-                {
-                    "as_of": as_of,
-                    "snapshot_id": snapshot_id,
-                    "region": region,
-                    "first_day": date(year, 1, 1),
-                    "last_day": last_day,
-                    "min_amount": rules.decp_min_amount,
-                },
-            ).all()
+            contracts = list(
+                connection.execute(
+                    sql_query("select_procurement_contracts"),
+                    {
+                        "as_of": as_of,
+                        "snapshot_id": snapshot_id,
+                        "region": region,
+                        "first_day": date(year, 1, 1),
+                        "last_day": last_day,
+                        "min_amount": rules.decp_min_amount,
+                    },
+                )
+            )
         transaction.rollback()  # the work tables of prepare_procurement_matches: nothing kept
     in_force = [r for r in snapshot if r.statut == "chargé"]
     if not in_force:
