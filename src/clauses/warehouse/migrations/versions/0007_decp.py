@@ -30,7 +30,11 @@ down_revision = "0006"
 LOADER = "clauses_loader"
 COMPUTE = "clauses_compute"
 READER = "clauses_reader"
-SERIALS = (("decp_files", "file_id"), ("decp_snapshots", "snapshot_id"), ("decp_contracts", "version_id"))
+SERIALS = (
+    ("decp_files", "file_id"),
+    ("decp_snapshots", "snapshot_id"),
+    ("decp_contracts", "version_id"),
+)
 
 
 def upgrade() -> None:
@@ -65,8 +69,12 @@ def upgrade() -> None:
     )
     op.create_table(
         "decp_contracts",
-        sa.Column("version_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-                  primary_key=True, autoincrement=True),
+        sa.Column(
+            "version_id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("uid", sa.Text(), nullable=False),
         sa.Column("contract_number", sa.Text()),  # `id` as published
         sa.Column("contract_key", sa.Text()),  # its letters and digits, upper-cased (§8.3)
@@ -93,9 +101,7 @@ def upgrade() -> None:
                 {"table": table, "column": column},
             ).scalar_one()
             op.execute(f"GRANT USAGE ON SEQUENCE {sequence} TO {LOADER}")
-        op.execute(
-            f"GRANT SELECT ON TABLE decp_files, decp_snapshots, decp_contracts TO {COMPUTE}"
-        )
+        op.execute(f"GRANT SELECT ON TABLE decp_files, decp_snapshots, decp_contracts TO {COMPUTE}")
         op.execute(f"GRANT SELECT ON TABLE decp_files TO {READER}")
 
 

@@ -18,10 +18,11 @@ the work tables of a computation, the marts, and two indexes of the contracts.
   where they are written, clauses.publish.procurement) and `mart_procurement_buyers` (the
   buyers without a facilitator, per region and year, with their contracts and amount).
 - `decp_contracts` gets two indexes: `ix_decp_contracts_figures` covers every column the
-  figures read, led by the notification date, so that a date's figures read an index in order
-  (no table lookups, and the contracts notified after the date are not read at all; the carry
-  check of clauses.compute.procurement seeks a range of it) and `ix_decp_contracts_key`
-  (buyer, contract key) finds the contracts a Marchés row names without reading the others.
+  figures read (the version too), led by the notification date, so that a date's figures read
+  an index in order (no table lookups, and the contracts notified after the date are not read
+  at all; the carry check of select_threshold_crossings.sql seeks a range of it) and
+  `ix_decp_contracts_key` (buyer, contract key) finds the contracts a Marchés row names
+  without reading the others. Both cost the loader's inserts some time (1.5 M rows).
 
 Grants as 0003: the computation rewrites the work and mart tables and the rules; the reader
 reads the marts and the rules; the regional roles read the rules and, through row-level
@@ -146,6 +147,7 @@ def upgrade() -> None:
             "buyer_siret",
             "first_snapshot",
             "last_snapshot",
+            "version_id",  # SQLite's indexes hold it anyway (the rowid); PostgreSQL's need it
         ],
     )
     op.create_index("ix_decp_contracts_key", "decp_contracts", ["buyer_siret", "contract_key"])
@@ -157,7 +159,8 @@ def upgrade() -> None:
         for role, what in privileges.items():
             op.execute(f"GRANT {what} ON TABLE {table} TO {role}")
     if (bind.dialect.server_version_info or (0,)) >= (17,):  # ANALYZEd by clauses.compute
-        op.execute(f"GRANT MAINTAIN ON TABLE {', '.join(WORK)} TO {COMPUTE}")
+        analyzed = ", ".join((*WORK, "ref_procurement_rules"))
+        op.execute(f"GRANT MAINTAIN ON TABLE {analyzed} TO {COMPUTE}")
     for table in REGIONAL_MARTS:
         op.execute(
             f"CREATE POLICY {ALL_REGIONS} ON {table} FOR ALL TO {ALL_REGIONS} "
