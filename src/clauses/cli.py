@@ -88,9 +88,19 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
-    from clauses.run.audit import explain
+    from clauses.run.audit import explain, explain_procurement
     from clauses.warehouse.engine import make_engine
 
+    if args.region is not None:  # public procurement (contract §8.3): a region and a year
+        if args.year is None or args.convention is not None:
+            log.error("explain --region needs --year, and no --convention")
+            return 2
+        engine = make_engine(_settings().warehouse_url)
+        print(explain_procurement(engine, args.region, args.year, args.date), end="")
+        return 0
+    if args.convention is None or args.millesime is None:
+        log.error("explain needs --convention and --millesime, or --region and --year")
+        return 2
     print(
         explain(make_engine(_settings().warehouse_url), args.convention, args.millesime, args.date),
         end="",
@@ -198,9 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_rebuild)
 
-    p = sub.add_parser("explain", help="how every amount of a strand was obtained, as of a date")
-    p.add_argument("--convention", required=True)
-    p.add_argument("--millesime", type=int, required=True)
+    p = sub.add_parser(
+        "explain",
+        help="how every amount of a strand was obtained, or (--region, --year) which public "
+        "contracts make a region's share with a social consideration and which Marchés rows "
+        "accompany them, as of a date",
+    )
+    p.add_argument("--convention")
+    p.add_argument("--millesime", type=int)
+    p.add_argument("--region", type=lambda text: text.strip().zfill(2), help="a region code")
+    p.add_argument("--year", type=int, help="the year of notification of the contracts")
     p.add_argument("--date", type=_date, required=True)
     p.set_defaults(func=cmd_explain)
 

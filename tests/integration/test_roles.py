@@ -22,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from support.decp_rows import Contract, DecpRows
 from support.small_landing import (
     EXPECTED_CONVENTION_2025_03_01,
     EXPECTED_FILES_2025_03_01,
@@ -47,9 +48,12 @@ BY_REGION_COLUMN = {
     "mart_conventions": "code_region",
     "mart_regions": "code_region",
     "mart_monthly_hours": "code_region",
+    "mart_procurement": "code_region",  # migration 0008
+    "mart_procurement_buyers": "code_region",
 }
 BY_STRAND = ("mart_rule_results", "mart_convention_sources")
-REFERENCE = ("ref_regions", "dim_date", "ref_rules", "ref_rule_levels")
+REFERENCE = ("ref_regions", "dim_date", "ref_rules", "ref_rule_levels", "ref_procurement_rules")
+NATIONAL = ("mart_decp_files", "decp_files")  # the reader's, not a region's
 STAGING = (
     "stg_heures",
     "stg_marches",
@@ -97,6 +101,25 @@ def url_for(server: str, database: str, user: str | None = None) -> str:
     if user:
         url = url.set(username=user, password=None)
     return url.render_as_string(hide_password=False)
+
+
+def add_snapshot(url: str) -> None:
+    """A DECP snapshot received on FIRST with contracts of regions 11 and 24 and an unattributed
+    one, each with a social consideration and a buyer no facilitator reaches."""
+    engine = make_engine(url)
+    try:
+        decp = DecpRows(engine)
+        decp.entry(FIRST.isoformat(), "decp.parquet", "d" * 64, n_rows=3)
+        decp.snapshot(
+            "d" * 64,
+            [
+                Contract(f"u{region}", f"N{region}", f"{region:0>14}", date(2025, 2, 1), 5e4, True,
+                         region=region or None, buyer_name=f"Acheteur {region}")
+                for region in ("11", "24", "")
+            ],
+        )  # fmt: skip
+    finally:
+        engine.dispose()
 
 
 def rows(url: str, query: str, **params: object) -> list[tuple]:
@@ -193,6 +216,8 @@ def warehouses(
         )
         for folder in (found.baseline_dir, found.owned_dir):
             (folder / "landing").symlink_to(landing, target_is_directory=True)
+        migrate(make_engine(found.baseline))  # the superuser creates the roles, as an admin would
+        add_snapshot(found.baseline)
         with pytest.MonkeyPatch.context() as monkeypatch:
             monkeypatch.setenv("CLAUSES_PSEUDONYM_KEY", KEY)
             monkeypatch.delenv("CLAUSES_OUTBOX_TEMPLATE", raising=False)
@@ -208,6 +233,8 @@ def warehouses(
                     connection.execute(sa.text(f"GRANT clauses_all_regions TO {owner}"))
             monkeypatch.setenv("CLAUSES_DATA_DIR", str(found.owned_dir))
             monkeypatch.setenv("CLAUSES_WAREHOUSE_URL", found.owned)
+            migrate(make_engine(found.owned))
+            add_snapshot(found.owned_admin)
             assert not run_date(load_settings(), FIRST, live=False).failed_regions()
             # The second date by the step roles, each with its own login.
             settings = load_settings()
@@ -295,10 +322,12 @@ def test_region_role_reads_its_own_rows_only(warehouses: Warehouses, region: str
         assert rows(url, others, r=region) == [(0,)], table
     for table in REFERENCE:
         assert rows(url, f"SELECT COUNT(*) FROM {table}")[0][0] > 0, table
-    for table in (*STAGING, *INTERNAL, "work_strands"):
+    for table in (*STAGING, *INTERNAL, *NATIONAL, "work_strands", "decp_contracts"):
         assert denied(url, f"SELECT 1 FROM {table} LIMIT 1"), table
     for statement in WRITES:
         assert denied(url, statement), statement
+    mine = rows(url, "SELECT DISTINCT code_region FROM mart_procurement")
+    assert mine == [(region,)]  # not the other region's, nor the unattributed contracts
 
 
 def test_two_regions_for_one_login_and_none_without_a_region(warehouses: Warehouses) -> None:
@@ -312,7 +341,7 @@ def test_two_regions_for_one_login_and_none_without_a_region(warehouses: Warehou
 
 def test_reader_reads_every_region_and_writes_nothing(warehouses: Warehouses) -> None:
     url = warehouses.login("clauses_reader")
-    for table in (*BY_REGION_COLUMN, *BY_STRAND, *REFERENCE):
+    for table in (*BY_REGION_COLUMN, *BY_STRAND, *REFERENCE, *NATIONAL):
         every = Counter(rows(warehouses.owned_admin, f"SELECT * FROM {table}"))
         assert Counter(rows(url, f"SELECT * FROM {table}")) == every, table
     regions = rows(url, "SELECT DISTINCT code_region FROM mart_conventions ORDER BY 1")

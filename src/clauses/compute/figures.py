@@ -1,4 +1,5 @@
-"""Figures, rules and decisions as of a date (contract §5-6), set-based SQL from `sql/`.
+"""Figures, rules and decisions as of a date (contract §5-6), and the public procurement figures
+(§8.3), set-based SQL from `sql/`.
 
 A computation replaces every row of its date in the mart tables, inside one transaction, so a
 nightly run and a backfill of the same date leave the same rows, and an interrupted one leaves
@@ -21,7 +22,8 @@ from sqlalchemy.engine import Connection, Engine
 import clauses.compute
 import clauses.contract
 from clauses.compute.explanations import describe
-from clauses.compute.rules import Rules, refresh_rule_tables, rules_for
+from clauses.compute.procurement import fill_contract_keys, procurement_params
+from clauses.compute.rules import Rules, refresh_procurement_rules, refresh_rule_tables, rules_for
 from clauses.config import RULES_DIR, SQL_DIR
 from clauses.fingerprint import update_with_sources
 from clauses.warehouse.engine import (
@@ -42,6 +44,9 @@ MART_TABLES = (
     "mart_files",
     "mart_convention_sources",
     "mart_monthly_hours",
+    "mart_decp_files",
+    "mart_procurement",
+    "mart_procurement_buyers",
 )
 REANALYZE_GROWTH = 0.1  # staging rows added since the last ANALYZE, as a share, that call for one
 STAGING_TABLES = (
@@ -68,6 +73,13 @@ STEPS = (
     "insert_mart_convention_sources",
     "insert_mart_monthly_hours",
 )
+# After STEPS, once a snapshot is in force and the current Marchés numbers are keyed (§8.3).
+PROCUREMENT_STEPS = (
+    "insert_work_decp_accompanied",
+    "insert_work_reached_buyers",
+    "insert_mart_procurement_buyers",
+    "insert_mart_procurement",
+)
 
 
 @dataclass
@@ -84,12 +96,16 @@ class Computation:
 
 def inputs_fingerprint(connection: Connection, as_of: date, rules_dir: Path = RULES_DIR) -> str:
     """SHA-256 of everything the figures as of `as_of` depend on, but the date itself: every
-    file entry received on or before it with its status (contract §5), the rules files and
-    the code of the computation (its SQL and the Python that writes rules and explanations)."""
+    file entry received on or before it with its status (contract §5), every DECP snapshot
+    entry received on or before it with its status (§8.1), the rules files and the code of
+    the computation (its SQL and the Python that writes rules and explanations)."""
     digest = hashlib.sha256()
     entries = connection.execute(sql_query("select_received_entries"), {"as_of": as_of})
     for entry in entries:
         digest.update(repr(tuple(str(value) for value in entry)).encode())
+    snapshots = connection.execute(sql_query("select_received_decp_entries"), {"as_of": as_of})
+    for entry in snapshots:
+        digest.update(repr(("decp", *(str(value) for value in entry))).encode())
     update_with_sources(
         digest, [clauses.compute, clauses.contract], [(rules_dir, "*.toml"), (SQL_DIR, "*.sql")]
     )
@@ -102,9 +118,10 @@ def compute_as_of(
     """Make the mart rows of `as_of` current, rewriting nothing that would come out identical.
 
     - The date was computed from the same inputs already: nothing is written.
-    - An earlier date P has the same inputs and no strand crosses a date threshold of the
-      rules between P and `as_of` (Date de fin, R05's deadline): the figures of P are the
-      figures of `as_of`, copied in one statement per mart table.
+    - An earlier date P has the same inputs, no strand crosses a date threshold of the rules
+      between P and `as_of` (Date de fin, R05's deadline) and no contract of the DECP
+      snapshot in force is notified after P and on or before `as_of`: the figures of P are
+      the figures of `as_of`, copied in one statement per mart table.
     - Otherwise (or with `force`) every step of `sql/` runs.
     In every case the date's rows change in one transaction: an interrupted computation leaves
     the previous state.
@@ -153,10 +170,11 @@ def compute_as_of(
 
 
 def _carry_basis(connection: Connection, as_of: date, fingerprint: str) -> date | None:
-    """The latest earlier date whose figures are those of `as_of`, if any: same inputs, and no
+    """The latest earlier date whose figures are those of `as_of`, if any: same inputs, no
     strand whose Date de fin or R05 deadline t lies in [P, as_of) (the only comparisons of the
     rules with the date itself, in update_mart_conventions_decision.sql and
-    insert_mart_rule_results.sql)."""
+    insert_mart_rule_results.sql), and no contract of the snapshot in force notified in
+    (P, as_of] (the procurement figures count the contracts notified on or before the date)."""
     previous = connection.execute(
         sql_query("select_previous_computation"), {"as_of": as_of}
     ).first()
@@ -190,6 +208,8 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     """Every step of `sql/`, then the explanations; work tables emptied afterwards."""
     params = {"as_of": as_of}
     refresh_rule_tables(connection, rules_dir)
+    refresh_procurement_rules(connection, as_of.year, rules_dir)
+    _analyze(connection, ("ref_procurement_rules",))  # a year's rows in a range of contracts
     _execute(connection, "insert_file_partitions", params)  # the contents loaded since the last
     _analyze_staging(connection)
     for step in STEPS:
@@ -199,7 +219,58 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
             _analyze(connection, (step.removeprefix("insert_"),))
         log.debug("%s: %.2f s", step, time.perf_counter() - started)
     _write_explanations(connection, as_of)
+    _compute_procurement(connection, as_of)
     _execute(connection, "delete_work_as_of", params)
+
+
+def _compute_procurement(connection: Connection, as_of: date) -> None:
+    """The procurement marts of `as_of` (contract §8.3-8.4): the status of every snapshot entry,
+    then, when a snapshot is in force, the figures; the work tables of STEPS are filled."""
+    params: dict[str, object] = dict(procurement_params(as_of))
+    _execute(connection, "insert_mart_decp_files", params)
+    snapshot_id = _key_current_marches(connection, as_of)
+    if snapshot_id is None:
+        return
+    params["snapshot_id"] = snapshot_id
+    if connection.dialect.name == "postgresql":
+        # Inline: PostgreSQL-only setting, for the rest of this transaction. The plans of a
+        # national snapshot cost millions (estimates of ranges joined to a rules table), so
+        # PostgreSQL compiled them with JIT: 1.5 s of compilation for 4 s of work, measured.
+        connection.execute(sa.text("SET LOCAL jit = off"))
+    for step in PROCUREMENT_STEPS:
+        started = time.perf_counter()
+        _execute(connection, step, params)
+        if step.startswith("insert_work_"):
+            _analyze(connection, (step.removeprefix("insert_"),))
+        log.debug("%s: %.2f s", step, time.perf_counter() - started)
+
+
+def _key_current_marches(connection: Connection, as_of: date) -> int | None:
+    """The snapshot in force as of `as_of` (mart_decp_files filled) into work_decp_snapshot and
+    the keys of the current Marchés numbers (work_partitions filled) into work_contract_keys;
+    returns the snapshot's id, or None, and no key, when no snapshot is in force."""
+    params = {"as_of": as_of}
+    _execute(connection, "insert_work_decp_snapshot", params)
+    snapshot = connection.execute(sql_query("select_work_decp_snapshot"), params).first()
+    if snapshot is None:
+        return None
+    fill_contract_keys(connection, as_of)
+    _analyze(connection, ("work_decp_snapshot", "work_contract_keys"))
+    return int(snapshot[0])
+
+
+def prepare_procurement_matches(connection: Connection, as_of: date) -> int | None:
+    """Fill, inside the caller's transaction (which should be rolled back: nothing here is a
+    mart), the work tables that tell which current Marchés rows match which contracts as of
+    `as_of`: work_contents, work_partitions, work_decp_snapshot and work_contract_keys. The
+    date must have been computed (mart_decp_files). Returns the id of the snapshot in force,
+    or None. For `clauses explain`, which lists the rows behind a region's figures."""
+    _lock(connection)
+    params = {"as_of": as_of}
+    _execute(connection, "delete_work_as_of", params)
+    _execute(connection, "insert_work_contents", params)
+    _execute(connection, "insert_work_partitions", params)
+    return _key_current_marches(connection, as_of)
 
 
 def _execute(connection: Connection, name: str, params: Mapping[str, object]) -> None:
@@ -270,4 +341,4 @@ def _write_explanations(connection: Connection, as_of: date) -> None:
         connection.execute(sql_query("update_mart_rule_results_explanation"), updates)
 
 
-__all__ = ["Computation", "compute_as_of", "inputs_fingerprint"]
+__all__ = ["Computation", "compute_as_of", "inputs_fingerprint", "prepare_procurement_matches"]

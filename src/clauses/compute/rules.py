@@ -1,14 +1,17 @@
-"""Versioned compliance rules per millésime (contract §6), read from `rules/*.toml`.
+"""Versioned rules per year (contract §6 and §8), read from `rules/*.toml`.
 
-`rules/default.toml` holds the contract's defaults; `rules/<millésime>.toml` overrides any part
-for one campaign year. The parameters are written to `ref_rules` and `ref_rule_levels`, which the
-SQL of `sql/` joins by millésime.
+`rules/default.toml` holds the contract's defaults; `rules/<year>.toml` overrides any part for
+one year: the conventions of that millésime and the public contracts notified that year. The
+compliance parameters are written to `ref_rules` and `ref_rule_levels` (by millésime), the
+procurement ones to `ref_procurement_rules` (by year of notification); the SQL of `sql/` joins
+them.
 """
 
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from clauses.config import RULES_DIR
+from clauses.contract.decp import YEARS
 from clauses.contract.vocabulary import Level
 from clauses.warehouse.engine import sql_query, sql_statements
 
@@ -35,6 +39,10 @@ class Rules:
     attainment_threshold: float
     levels: dict[str, str]
     national_target_etp: float
+    decp_min_amount: float  # euros HT: a contract is counted from this amount on (§8.2)
+    pnad_social_share_target: float  # Objectif PNAD (§8.3)
+    eu_threshold_works: float  # euros HT, `type` Travaux (§8.3)
+    eu_threshold_supplies_services: float  # euros HT, any other type
 
 
 def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +77,10 @@ def rules_for(millesime: int, rules_dir: Path = RULES_DIR) -> Rules:
         attainment_threshold=float(data["thresholds"]["attainment_threshold"]),
         levels=levels,
         national_target_etp=float(data["national"]["target_etp"]),
+        decp_min_amount=float(data["procurement"]["decp_min_amount"]),
+        pnad_social_share_target=float(data["procurement"]["pnad_social_share_target"]),
+        eu_threshold_works=float(data["procurement"]["eu_threshold_works"]),
+        eu_threshold_supplies_services=float(data["procurement"]["eu_threshold_supplies_services"]),
     )
 
 
@@ -100,3 +112,31 @@ def refresh_rule_tables(connection: Connection, rules_dir: Path = RULES_DIR) -> 
             [{"millesime": millesime, "rule_id": r, "level": lv} for r, lv in rules.levels.items()],
         )
     return versions
+
+
+def refresh_procurement_rules(
+    connection: Connection, last_year: int, rules_dir: Path = RULES_DIR
+) -> None:
+    """Write the procurement rules of every year of notification a computation may count: from
+    the first year a snapshot's row may hold (contract §8.1) to `last_year`, the year of the
+    date (contracts notified later do not count). Every year, not only those of the snapshot in
+    force: finding those would read the whole snapshot once more, and a year's row costs
+    nothing to the SQL that joins it."""
+    for statement in sql_statements("delete_ref_procurement_rules"):
+        connection.execute(statement)
+    rows = []
+    for year in range(YEARS[0], max(last_year, YEARS[0]) + 1):
+        rules = rules_for(year, rules_dir)
+        rows.append(
+            {
+                "annee": year,
+                "first_day": date(year, 1, 1),
+                "next_first_day": date(year + 1, 1, 1),
+                "version": rules.version,
+                "decp_min_amount": rules.decp_min_amount,
+                "pnad_social_share_target": rules.pnad_social_share_target,
+                "eu_threshold_works": rules.eu_threshold_works,
+                "eu_threshold_supplies_services": rules.eu_threshold_supplies_services,
+            }
+        )
+    connection.execute(sql_query("insert_ref_procurement_rules"), rows)

@@ -36,6 +36,11 @@ from clauses.publish import page as visual
 from clauses.publish.atomic import deliver_folder
 from clauses.publish.cells import Fmt, Table
 from clauses.publish.extract import MANIFEST_NAME, write_extract
+from clauses.publish.procurement import (
+    national_procurement_tables,
+    region_procurement_tables,
+    snapshot_in_force,
+)
 from clauses.warehouse.engine import sql_query
 
 log = logging.getLogger(__name__)
@@ -193,7 +198,7 @@ def _value(column: str, value: Any) -> Any:
 
 
 def regions_to_publish(connection: Connection, as_of: date) -> list[str]:
-    """Regions with a convention strand or a file as of `as_of`."""
+    """Regions with a convention strand, a file or a counted public contract as of `as_of`."""
     rows = connection.execute(sql_query("select_regions_to_publish"), {"as_of": as_of}).scalars()
     return sorted(set(rows))
 
@@ -201,7 +206,8 @@ def regions_to_publish(connection: Connection, as_of: date) -> list[str]:
 def region_tables(
     connection: Connection, region: str, as_of: date
 ) -> tuple[list[Table], dict[str, Any]]:
-    """The four tables of a region's extract and its manifest facts."""
+    """The four tables of a region's extract (six with the public procurement tables, contract
+    §8.4, when the region has a counted contract) and its manifest facts."""
     params = {"as_of": as_of, "region": region}
     strands = connection.execute(sql_query("select_conventions"), params).mappings().all()
     conventions = Table(
@@ -238,14 +244,24 @@ def region_tables(
     summary = Table("synthese", "Synthèse", SUMMARY_COLUMNS, summary_rows)
 
     sources = connection.execute(sql_query("select_sources"), params).scalars().all()
-    versions = sorted({s["rules_version"] for s in strands})
+    procurement, procurement_versions = region_procurement_tables(connection, region, as_of)
+    versions = sorted({s["rules_version"] for s in strands} | procurement_versions)
     manifest = {
         "region": region,
         "as_of": as_of.isoformat(),
         "rules_version": ", ".join(versions),
-        "sources": list(sources),
+        "sources": _with_snapshot(connection, as_of, list(sources), bool(procurement)),
     }
-    return [summary, conventions, anomaly_table, file_table], manifest
+    return [summary, conventions, anomaly_table, file_table, *procurement], manifest
+
+
+def _with_snapshot(
+    connection: Connection, as_of: date, sources: list[str], procurement: bool
+) -> list[str]:
+    """The sources of an extract, with the DECP snapshot in force when the extract holds the
+    procurement tables (contract §8.4), in SHA-256 order as the others."""
+    snapshot = snapshot_in_force(connection, as_of) if procurement else None
+    return sorted({*sources, snapshot}) if snapshot else sources
 
 
 TARGET_COLUMNS = [
@@ -306,13 +322,14 @@ def national_table(connection: Connection, as_of: date) -> tuple[list[Table], di
         )
     versions = connection.execute(sql_query("select_rules_versions"), params).scalars().all()
     sources = connection.execute(sql_query("select_sources"), params).scalars().all()
+    procurement, procurement_versions = national_procurement_tables(connection, as_of)
     manifest = {
         "as_of": as_of.isoformat(),
-        "rules_version": ", ".join(sorted(versions)),
-        "sources": list(sources),
+        "rules_version": ", ".join(sorted({*versions, *procurement_versions})),
+        "sources": _with_snapshot(connection, as_of, list(sources), bool(procurement)),
     }
     tables = [Table("regions", "Régions", NATIONAL_COLUMNS, body), national_target_table(rows)]
-    return tables, manifest
+    return [*tables, *procurement], manifest
 
 
 def publish_extracts(

@@ -1,25 +1,32 @@
-"""`clauses explain` and `clauses diff`: how an amount was obtained, and what changed between two
-dates. Both read the mart tables of the dates concerned, computing a date first if needed."""
+"""`clauses explain` and `clauses diff`: how an amount, or a region's share of public contracts
+with a social consideration, was obtained, and what changed between two dates. They read the
+mart tables of the dates concerned, computing a date first if needed."""
 
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from clauses.compute.figures import compute_as_of
+from clauses.compute.figures import compute_as_of, prepare_procurement_matches
+from clauses.compute.rules import rules_for
+from clauses.config import RULES_DIR
 from clauses.contract.french import euros, french_date, french_number
+from clauses.contract.kinds import REGIONS
 from clauses.contract.vocabulary import Level
-from clauses.warehouse.engine import sql_query
+from clauses.publish.cells import Fmt
+from clauses.publish.procurement import FIGURE_COLUMNS, figure_values
+from clauses.warehouse.engine import as_date, sql_query
 
 STATUS_LABELS = {"passed": "respectée", "failed": "EN ÉCHEC", "not_evaluated": "non évaluée"}
 
 
-def ensure_computed(engine: Engine, as_of: date) -> None:
+def ensure_computed(engine: Engine, as_of: date, rules_dir: Path = RULES_DIR) -> None:
     """Make the figures of `as_of` current (nothing is written when a run already did)."""
-    compute_as_of(engine, as_of)
+    compute_as_of(engine, as_of, rules_dir)
 
 
 def _cents(value: Any) -> float | None:
@@ -168,3 +175,110 @@ def diff(engine: Engine, start: date, end: date, region: str | None = None) -> s
     lines += ["", f"Fichiers reçus entre les deux dates : {len(files)}"]
     lines += [f"  [{r}] {french_date(d)} {n} : {s}" for r, d, n, s in files]
     return "\n".join(lines) + "\n"
+
+
+def explain_procurement(
+    engine: Engine, region: str, year: int, as_of: date, rules_dir: Path = RULES_DIR
+) -> str:
+    """The public procurement figures of a region and year of notification as of a date
+    (contract §8.3), then each counted contract with a social consideration that makes its
+    share, with the current Marchés rows that accompany it (file, sheet, row), if any."""
+    ensure_computed(engine, as_of, rules_dir)
+    place = f"région {region} ({REGIONS[region][0]})" if region in REGIONS else f"région {region}"
+    lines = [
+        f"Commande publique, {place}, contrats notifiés en {year} ; situation au "
+        f"{french_date(as_of)}"
+    ]
+    rules = rules_for(year, rules_dir)
+    last_day = min(date(year, 12, 31), as_of)
+    with engine.connect() as connection, connection.begin() as transaction:
+        snapshot_id = prepare_procurement_matches(connection, as_of) if year <= as_of.year else None
+        snapshot = connection.execute(
+            sql_query("select_decp_files").columns(receipt_date=sa.Date), {"as_of": as_of}
+        ).all()
+        figures = [
+            dict(r)
+            for r in connection.execute(
+                sql_query("select_procurement"), {"as_of": as_of, "region": region}
+            ).mappings()
+            if r["annee"] == year
+        ]
+        contracts: list[Any] = []
+        if snapshot_id is not None:
+            contracts = list(
+                connection.execute(
+                    sql_query("select_procurement_contracts"),
+                    {
+                        "as_of": as_of,
+                        "snapshot_id": snapshot_id,
+                        "region": region,
+                        "first_day": date(year, 1, 1),
+                        "last_day": last_day,
+                        "min_amount": rules.decp_min_amount,
+                    },
+                )
+            )
+        transaction.rollback()  # the work tables of prepare_procurement_matches: nothing kept
+    in_force = [r for r in snapshot if r.statut == "chargé"]
+    if not in_force:
+        return "\n".join([*lines, "Aucun instantané DECP en vigueur à cette date."]) + "\n"
+    entry = in_force[0]
+    lines.append(
+        f"Instantané DECP en vigueur : {entry.file_name}, reçu le "
+        f"{french_date(as_date(entry.receipt_date))} (SHA-256 {entry.sha256})"
+    )
+    lines.append(
+        f"Règles {rules.version} : contrats comptés à partir de {euros(rules.decp_min_amount)} HT ;"
+        f" objectif PNAD {french_number(rules.pnad_social_share_target * 100, 0)} %"
+    )
+    lines.append("")
+    if figures:
+        for (header, fmt), value in zip(FIGURE_COLUMNS, figure_values(figures[0]), strict=True):
+            lines.append(f"  {header} : {_figure_text(value, fmt)}")
+    else:
+        lines.append("  Aucun contrat compté pour cette région et cette année.")
+    lines += [
+        "",
+        "Contrats avec considération sociale comptés, et lignes Marchés qui les accompagnent",
+    ]
+    seen: set[str] = set()
+    for (
+        uid,
+        number,
+        siret,
+        name,
+        notified,
+        amount,
+        file_name,
+        file_region,
+        received,
+        sheet,
+        row,
+        num,
+    ) in contracts:
+        if uid not in seen:
+            seen.add(uid)
+            lines.append(
+                f"  {uid} : n° {number} (lettres et chiffres) ; acheteur {name or ''} "
+                f"(SIRET {siret}) ; notifié le "
+                f"{french_date(as_date(notified))} ; {euros(amount)} HT"
+            )
+        if file_name is None:
+            lines.append("      aucune ligne Marchés en vigueur ne l'accompagne")
+        else:
+            lines.append(
+                f"      accompagné : {file_name} (région {file_region}, reçu le "
+                f"{french_date(as_date(received))}), feuille {sheet or '-'}, ligne {row} "
+                f"(N° marché {num})"
+            )
+    if not contracts:
+        lines.append("  aucun")
+    return "\n".join(lines) + "\n"
+
+
+def _figure_text(value: Any, fmt: Fmt) -> str:
+    if value is None:
+        return "non défini"
+    if fmt is Fmt.EUR:
+        return euros(value)
+    return french_number(value, 4) if fmt is Fmt.DEC4 else str(value)
