@@ -274,8 +274,10 @@ def _sirets(values: list[str | None]) -> tuple[np.ndarray, np.ndarray]:
     raw = pd.Series(values, dtype=object)
     normalised = normalize_siret(raw)
     valid = siret_is_valid(normalised).to_numpy()
-    sirets = np.where(valid, normalised.to_numpy(dtype=object), None)
-    errors = np.where(valid, None, raw.fillna("(vide)").to_numpy(dtype=object))
+    sirets = normalised.to_numpy(dtype=object, copy=True)
+    sirets[~valid] = None
+    errors = raw.fillna("(vide)").to_numpy(dtype=object, copy=True)
+    errors[valid] = None
     return sirets, errors
 
 
