@@ -22,7 +22,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from clauses.check.expectations import MAX_EXAMPLES, CheckResult, named_suite, suite_results
+from clauses.check.expectations import (
+    MAX_EXAMPLES,
+    CheckResult,
+    FileChecks,
+    named_suite,
+    suite_results,
+)
 from clauses.contract import decp
 from clauses.contract.identifiers import normalize_siret, siret_is_valid
 from clauses.contract.vocabulary import Level
@@ -104,7 +110,7 @@ def examine_snapshot(path: Path, min_amount: float = 0.0) -> SnapshotExamination
     header_lines = 0 if path.name.lower().endswith(".parquet") else 1
     examination = SnapshotExamination(columns)
     suite = named_suite(SUITE)
-    totals: list[CheckResult] | None = None
+    totals = FileChecks()  # the rules' results, added up over the batches
     parts: list[pa.Table] = []
     buyers: list[pa.Table] = []
     for table in batches:
@@ -113,7 +119,7 @@ def examine_snapshot(path: Path, min_amount: float = 0.0) -> SnapshotExamination
         excluded = np.zeros(table.num_rows, dtype=bool)
         results = _checks(suite, frame, first_line, excluded)
         del frame
-        totals = results if totals is None else _added(totals, results)
+        totals.add(results)
         examination.rows += table.num_rows
         examination.excluded += int(excluded.sum())
         kept = checked.filter(pa.array(~excluded & checked.column("initial").to_numpy()))
@@ -122,7 +128,9 @@ def examine_snapshot(path: Path, min_amount: float = 0.0) -> SnapshotExamination
             kept.select(["buyer_siret", "acheteur_nom"]).take(first_of_each(kept, "buyer_siret"))
         )
         parts.append(_derived(kept.take(first_of_each(kept, "uid"))))
-    examination.checks = totals or _checks(suite, _checked(_empty(), 1)[1], 1, np.zeros(0, bool))
+    examination.checks = totals.results or _checks(
+        suite, _checked(_empty(), 1)[1], 1, np.zeros(0, bool)
+    )
     whole = pa.concat_tables(parts) if parts else _derived(_checked(_empty(), 1)[0])
     del parts
     whole = whole.take(first_of_each(whole, "uid"))
@@ -418,14 +426,3 @@ def _shown(value: Any) -> str:
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return "(vide)"
     return str(value)[:200]
-
-
-def _added(totals: list[CheckResult], results: list[CheckResult]) -> list[CheckResult]:
-    for total, result in zip(totals, results, strict=True):
-        total.element_count += result.element_count
-        total.unexpected_count += result.unexpected_count
-        total.success = total.success and result.success
-        room = MAX_EXAMPLES - len(total.examples)
-        if room > 0:
-            total.examples.extend(result.examples[:room])
-    return totals
