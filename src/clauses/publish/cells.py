@@ -190,3 +190,15 @@ def check_row(table: Table, index: int, row: Sequence[Any]) -> None:
             f"table {table.name!r}, row {index + 1}: {len(row)} values for "
             f"{len(table.columns)} columns"
         )
+
+
+# fichiers.csv (contract §7), and the first columns of decp_fichiers.csv (§8.4)
+FILE_COLUMNS = [
+    ("Fichier", Fmt.TEXT),
+    ("SHA-256", Fmt.TEXT),
+    ("Date de réception", Fmt.DATE),
+    ("Type", Fmt.TEXT),
+    ("Statut", Fmt.TEXT),
+    ("Lignes", Fmt.INT),
+    ("Motif", Fmt.TEXT),
+]

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from clauses.contract.kinds import REGIONS
-from clauses.publish.cells import Fmt, Table
+from clauses.publish.cells import FILE_COLUMNS, Fmt, Table
 from clauses.warehouse.engine import sql_query
 
 T, N, D4, E, DT = Fmt.TEXT, Fmt.INT, Fmt.DEC4, Fmt.EUR, Fmt.DATE
@@ -50,16 +50,7 @@ BUYER_COLUMNS = [
     ("Contrats avec considération sociale", N),
     ("Montant", E),
 ]
-DECP_FILE_COLUMNS = [
-    ("Fichier", T),
-    ("SHA-256", T),
-    ("Date de réception", DT),
-    ("Type", T),
-    ("Statut", T),
-    ("Lignes", N),
-    ("Motif", T),
-    ("Lignes exclues", N),
-]
+DECP_FILE_COLUMNS = [*FILE_COLUMNS, ("Lignes exclues", N)]  # §8.4: fichiers.csv's, and one more
 KIND = "DECP"  # the Type of an entry read as a snapshot
 UNATTRIBUTED = "Non attribuée"
 TOTAL = "Total"

@@ -34,7 +34,7 @@ from clauses.contract.vocabulary import DECISIONS, Decision, Level
 from clauses.fingerprint import update_with_sources
 from clauses.publish import page as visual
 from clauses.publish.atomic import deliver_folder
-from clauses.publish.cells import Fmt, Table
+from clauses.publish.cells import FILE_COLUMNS, Fmt, Table
 from clauses.publish.extract import MANIFEST_NAME, write_extract
 from clauses.publish.procurement import (
     national_procurement_tables,
@@ -87,15 +87,6 @@ ANOMALY_COLUMNS = [
     ("Mesuré", T),
     ("Attendu", T),
     ("Explication", T),
-]
-FILE_COLUMNS = [
-    ("Fichier", T),
-    ("SHA-256", T),
-    ("Date de réception", DT),
-    ("Type", T),
-    ("Statut", T),
-    ("Lignes", N),
-    ("Motif", T),
 ]
 SUMMARY_COLUMNS = [
     ("Millésime", T),
