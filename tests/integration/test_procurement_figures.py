@@ -11,6 +11,8 @@ year's own rules, and an empty coverage rate. Rows are written straight into the
 from __future__ import annotations
 
 import csv
+import html
+import re
 import shutil
 from datetime import date
 from pathlib import Path
@@ -22,6 +24,7 @@ from support.decp_rows import ContactsRow, Contract, DecpRows, MarchesRow
 
 from clauses.compute.figures import compute_as_of
 from clauses.config import RULES_DIR
+from clauses.contract.french import french_number
 from clauses.publish.tables import publish_extracts
 from clauses.run.audit import explain_procurement
 from clauses.warehouse.engine import make_engine
@@ -159,6 +162,53 @@ def fill(engine: sa.Engine) -> None:
             rows.snapshot(entry.sha, SNAPSHOTS[entry.sha])
 
 
+def _charts(page: Path) -> dict[str, str]:
+    """The summary page's charts, by the first words of their spoken label (its name, a year
+    aside): their label."""
+    text = page.read_text(encoding="utf-8")
+    labels = [html.unescape(label) for label in re.findall(r'<svg[^>]*aria-label="([^"]*)"', text)]
+    return {re.split(r" en \d{4}| :|\. ", label)[0]: label for label in labels}
+
+
+def _percent(ratio: str) -> str:
+    return f"{french_number(float(ratio.replace(',', '.')) * 100, 0)}\u202f%"
+
+
+SHARE_CHART = "Part des contrats avec considération sociale par année et taux de couverture"
+REGIONS_CHART = "Régions comparées"
+
+
+def assert_pages_draw_the_tables(national_dir: Path, got: Expected) -> None:
+    """Each summary page draws the share and coverage its procurement table publishes; the
+    national page draws the year totals and every region's share."""
+    extracts = national_dir.parent.parent
+    for code, years in got.regions.items():
+        chart = _charts(extracts / code / national_dir.name / "synthese.html")[SHARE_CHART]
+        for row in years:
+            said = re.search(rf"{row['Année']} : [^;]*", chart)
+            assert said, (code, row["Année"], chart)
+            assert f"{_percent(row['Part'])} avec considération sociale" in said.group(0)
+            assert f"objectif {_percent(row['Objectif PNAD'])}" in said.group(0)
+            if row["Taux de couverture"]:
+                assert f"{_percent(row['Taux de couverture'])} accompagnés" in said.group(0)
+            else:
+                assert "accompagnés par un facilitateur : non calculable" in said.group(0)
+    charts = _charts(national_dir / "synthese.html")
+    assert REGIONS_CHART in charts  # always on the national page
+    if got.national is None:
+        assert SHARE_CHART not in charts
+        return
+    totals = [row for row in got.national if row["Région"] == "Total"]
+    for row in totals:
+        assert f"{row['Année']} : " in charts[SHARE_CHART]
+        assert f"{_percent(row['Part'])} avec considération sociale" in charts[SHARE_CHART]
+    year = re.search(r"en (\d{4})", charts[REGIONS_CHART])
+    for row in got.national:
+        if row["Code région"] and year and row["Année"] == year.group(1):
+            line = f"{row['Région']} ({row['Code région']}), part {_percent(row['Part'])}"
+            assert line in charts[REGIONS_CHART], (line, charts[REGIONS_CHART])
+
+
 def test_figures_agree_with_the_oracle_at_every_date(warehouse: str, tmp_path: Path) -> None:
     engine = make_engine(warehouse)
     fill(engine)
@@ -179,6 +229,7 @@ def test_figures_agree_with_the_oracle_at_every_date(warehouse: str, tmp_path: P
         assert got.national == want.national, day
         assert got.regions == want.regions, day
         assert got.buyers == want.buyers, day
+        assert_pages_draw_the_tables(extracts / "national" / day.isoformat(), got)
 
     # Carried over only where no contract of the snapshot in force is notified in between.
     assert compute_as_of(engine, d("2026-09-20"), rules_dir).mode == "carried"

@@ -28,9 +28,18 @@ from pathlib import Path
 
 import pytest
 
+from clauses.contract.kinds import REGIONS
 from clauses.publish.cells import Fmt, Table
 from clauses.publish.extract import write_extract
-from clauses.publish.page import IndicatorBar, SummaryData, render_summary_page
+from clauses.publish.page import (
+    FteProgress,
+    IndicatorBar,
+    NationalComparison,
+    ProcurementYear,
+    RegionComparison,
+    SummaryData,
+    render_summary_page,
+)
 
 log = logging.getLogger(__name__)
 
@@ -214,6 +223,50 @@ def test_summary_page_in_chromium(rendering_tools: RenderingTools, tmp_path: Pat
     assert counter.shapes > 100
     assert counter.scripts == 0
     assert "Situation au <strong>30/06/2025</strong>" in dom
+    assert "aucune donnée" not in dom
+
+
+def test_national_page_in_chromium(rendering_tools: RenderingTools, tmp_path: Path) -> None:
+    """The national page's seven charts: the four of a region, the share of public contracts
+    against the PNAD target, the 18 regions compared and the FTE against the national target."""
+    data = _summary()
+    data.title = "France entière"
+    data.procurement = [
+        ProcurementYear(2024, 410_000, 98_000, 0.239, 0.30, 41_000, 0.4184),
+        ProcurementYear(2025, 402_500, 121_000, 0.3006, 0.30, 50_000, 0.4132),
+    ]
+    data.national = NationalComparison(
+        year=2025,
+        regions=[
+            RegionComparison(f"{name} ({code})", 0.15 + index / 60, 0.30, index / 20, index, 18.0)
+            for index, (code, (name, _)) in enumerate(REGIONS.items())
+        ],
+        progress=[FteProgress(2024, 401.5, 430.0, 585.0), FteProgress(2025, 466.0, 512.5, 585.0)],
+    )
+    page = tmp_path / "synthese.html"
+    page.write_text(render_summary_page(data), encoding="utf-8")
+    png = tmp_path / "national.png"
+    _chromium(
+        rendering_tools,
+        tmp_path,
+        f"--window-size={WINDOW[0]},{WINDOW[1] + 1200}",
+        f"--screenshot={png}",
+        page.as_uri(),
+    )
+    assert _png_size(png) == (WINDOW[0], WINDOW[1] + 1200)
+    assert png.stat().st_size > 40_000, "the screenshot looks blank"
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copyfile(png, ARTIFACTS / "national.png")
+
+    dom = _chromium(rendering_tools, tmp_path, "--dump-dom", page.as_uri()).stdout
+    counter = _SvgCounter()
+    counter.feed(dom)
+    assert len(counter.svgs) == 7
+    assert counter.shapes > 250
+    labels = [svg.get("aria-label") or "" for svg in counter.svgs]
+    assert labels[5].startswith("Régions comparées en 2025")
+    assert all(f"{name} ({code})" in labels[5] for code, (name, _) in REGIONS.items())
+    assert "de la cible de 585" in labels[6]
     assert "aucune donnée" not in dom
 
 

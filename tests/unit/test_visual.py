@@ -10,7 +10,15 @@ from html.parser import HTMLParser
 import pytest
 
 from clauses.contract.french import french_number
-from clauses.publish.page import IndicatorBar, SummaryData, render_summary_page
+from clauses.publish.page import (
+    FteProgress,
+    IndicatorBar,
+    NationalComparison,
+    ProcurementYear,
+    RegionComparison,
+    SummaryData,
+    render_summary_page,
+)
 
 NNBSP = "\u202f"
 HOSTILE = "<script>alert(1)</script>"
@@ -278,3 +286,108 @@ def test_many_months_thin_out_labels() -> None:
     text = parser.text
     assert sum(1 for t in text if t == "janv.") >= 2
     assert len(parser.of("svg")) == 4
+
+
+# --------------------------------------------------------------------------------------------
+# Public procurement (contract §8) and the national comparison
+# --------------------------------------------------------------------------------------------
+
+
+def procurement_years() -> list[ProcurementYear]:
+    return [
+        ProcurementYear(2025, 560, 230, 0.4107, 0.30, 156, 0.6783),
+        ProcurementYear(2024, 453, 110, 0.2428, 0.30, 0, 0.0),
+        ProcurementYear(2026, 12, 0, 0.0, 0.25, 0, None),  # no contract with a consideration
+    ]
+
+
+def national_data() -> SummaryData:
+    data = sample_data(title="France entière")
+    data.procurement = procurement_years()
+    regions = [
+        RegionComparison(f"Région {code} ({code:02d})", 0.02 * code, 0.30, 0.05 * code, code, 2.0)
+        for code in range(1, 17)
+    ]
+    regions.append(RegionComparison("Mayotte (06)", None, 0.30, None, None, None))
+    regions.append(RegionComparison("Provence-Alpes-Côte d'Azur (93)", 0.95, 0.30, 1.0, 0, 3.5))
+    data.national = NationalComparison(
+        year=2025,
+        regions=regions,
+        progress=[FteProgress(2024, 412.5, 450.0, 585.0), FteProgress(2025, 601.25, 640.0, 585.0)],
+    )
+    return data
+
+
+def _labels(page: str) -> list[str]:
+    return [svg["aria-label"] or "" for svg in parse(page).of("svg")]
+
+
+def test_procurement_chart_on_a_region_page() -> None:
+    data = sample_data()
+    data.procurement = procurement_years()
+    page = render_summary_page(data)
+    labels = _labels(page)
+    assert len(labels) == 5
+    said = labels[4]
+    # years in order, share and coverage as percentages, the year's own target
+    assert said.index("2024 :") < said.index("2025 :") < said.index("2026 :")
+    assert f"2025 : 560 contrats, 41{NNBSP}% avec considération sociale" in said
+    assert f"68{NNBSP}% accompagnés par un facilitateur, objectif 30{NNBSP}%" in said
+    assert "2026 : 12 contrats, 0" in said
+    assert f"accompagnés par un facilitateur : non calculable, objectif 25{NNBSP}%" in said
+    text = "".join(parse(page).text)
+    assert "Objectif PNAD" in text
+    assert "560 contrats" in text and "—" in text  # the 2026 coverage cannot be computed
+    # the dashed target line of each year
+    assert page.count('stroke-dasharray="6 4"') == 3 + 1  # three years and the legend
+    # no national comparison on a region page
+    assert "Régions comparées" not in page
+
+
+def test_no_procurement_chart_without_contracts() -> None:
+    page = render_summary_page(sample_data())
+    assert "considération sociale" not in page
+
+
+def test_national_page_compares_the_regions_and_the_target() -> None:
+    page = render_summary_page(national_data())
+    labels = _labels(page)
+    assert len(labels) == 7
+    regions, target = labels[5], labels[6]
+    assert regions.startswith("Régions comparées en 2025 :")
+    assert regions.count(" ; ") == 17  # 18 regions
+    assert f"Région 10 (10), part 20{NNBSP}%, couverture 50{NNBSP}%, 10,0 / 2,0 ETP" in regions
+    assert "Mayotte (06), sans contrat compté, sans convention" in regions
+    assert f"Provence-Alpes-Côte d'Azur (93), part 95{NNBSP}%, couverture 100{NNBSP}%" in regions
+    assert "0,0 / 3,5 ETP en poste / conventionnés" in regions
+    assert f"2024 : 412,5 ETP en poste (71{NNBSP}% de la cible de 585)" in target
+    assert "450,0 ETP conventionnés" in target
+    assert f"2025 : 601,3 ETP en poste (103{NNBSP}% de la cible de 585)" in target
+    captions = [text for text in parse(page).text if text.startswith(("6.", "7."))]
+    assert captions[0].startswith("6. Régions comparées en 2025")
+    assert captions[1].startswith("7. ETP en poste rapportés à la cible nationale")
+    # long names are cut to fit before the bars, the spoken label keeps them whole
+    assert "Provence-Alpes-Côte d'Azur (93)" in "".join(parse(page).text)
+
+
+def test_national_page_without_data() -> None:
+    data = sample_data(title="France entière")
+    data.national = NationalComparison(year=None)
+    labels = _labels(render_summary_page(data))
+    assert len(labels) == 6  # no procurement chart: no contract counted
+    assert labels[4].startswith("Régions comparées : ") and "aucune donnée" in labels[4]
+    assert "aucune donnée" in labels[5]
+
+
+def test_procurement_texts_and_odd_values() -> None:
+    data = national_data()
+    data.procurement.append(ProcurementYear(2027, 1, 1, float("nan"), None, 0, float("inf")))
+    data.national.regions[0] = RegionComparison(HOSTILE, float("inf"), None, -1.0, -2.0, None)
+    data.national.progress.append(FteProgress(2026, float("nan"), 0.0, 0.0))
+    page = render_summary_page(data)
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert len(parse(page).of("svg")) == 7
+    assert "nan" not in page.lower().replace("financ", "")
+    assert "inf" not in page.lower().replace("information", "")
+    assert not re.search(r'(width|height)="-', page)

@@ -1,9 +1,14 @@
-"""The four charts of the summary page, drawn as inline SVG (`svg`):
+"""The charts of the summary page, drawn as inline SVG (`svg`):
 
 (a) realised vs objective per FTE for each indicator, normalised so that the objective is 100 %;
 (b) balance-payment decisions: number of strands and proposed amount per decision;
 (c) insertion hours per month;
-(d) files received per month, loaded vs quarantined or refused.
+(d) files received per month, loaded vs quarantined or refused;
+(e) public contracts (contract §8): the share with a social consideration per year against the
+    PNAD target, and the facilitators' coverage;
+(f) the national page's regions compared: share against the target, coverage, FTE in post
+    against FTE conventionnés;
+(g) the national page's FTE in post per millésime against the national target.
 
 Each function takes the rows of its chart and returns one ``<svg>`` element, or a band saying
 "aucune donnée" when there is none. A value that is not a finite number is shown as missing.
@@ -24,9 +29,17 @@ from clauses.contract.vocabulary import DECISIONS, Decision
 from clauses.publish import svg
 
 if TYPE_CHECKING:
-    from clauses.publish.page import IndicatorBar
+    from clauses.publish.page import FteProgress, IndicatorBar, ProcurementYear, RegionComparison
 
-__all__ = ["decision_chart", "files_chart", "hours_chart", "indicator_chart"]
+__all__ = [
+    "decision_chart",
+    "files_chart",
+    "hours_chart",
+    "indicator_chart",
+    "procurement_chart",
+    "regions_chart",
+    "target_chart",
+]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +58,8 @@ DECISION_COLOURS: dict[str, str] = {
 OTHER_DECISION = "#455a64"
 LOADED = "#3a6fb0"
 PROBLEM = "#c62828"
+COVERAGE = "#2e7d32"
+TARGET = "#c62828"  # the PNAD target and the national FTE target: a dashed line
 
 MONTHS = (
     "janv.",
@@ -459,3 +474,270 @@ def files_chart(monthly_files: Sequence[tuple[str, int, int]]) -> str:
         unit="fichiers",
         value_labels_up_to=24,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# (e) Public contracts: share with a social consideration per year, coverage, PNAD target
+# --------------------------------------------------------------------------------------------
+
+PRO_LEFT = 66
+PRO_TOP = 44
+PRO_BOTTOM = 236
+PRO_HEIGHT = 282
+
+
+def _share_axis(values: Sequence[float]) -> tuple[float, float]:
+    """The top of a percentage axis showing every value (at least 40 %, so that a 30 % target
+    never sits at the top, at most 100 %), and its step."""
+    top = min(1.0, max(0.4, math.ceil(max(list(values) + [0.0]) * 10 - 1e-9) / 10))
+    return top, 0.1 if top <= 0.5 else 0.2
+
+
+def _dashed(x1: float, y1: float, x2: float, y2: float, colour: str = TARGET) -> str:
+    """A two-unit dashed line: the targets."""
+    return (
+        f'<line x1="{svg.num(x1)}" y1="{svg.num(y1)}" x2="{svg.num(x2)}" y2="{svg.num(y2)}" '
+        f'stroke="{colour}" stroke-width="2" stroke-dasharray="6 4"/>'
+    )
+
+
+def _target_legend(x: float, y: float, label: str) -> list[str]:
+    """A legend item for the dashed target line, drawn like `svg.legend`'s squares."""
+    return [_dashed(x, y - 4, x + 16, y - 4), svg.text(x + 21, y, label, size=svg.SMALL)]
+
+
+def procurement_chart(years: Sequence[ProcurementYear]) -> str:
+    """(e) Per year of notification, two columns: the share of contracts with a social
+    consideration and the share of those a facilitator accompanied; the year's PNAD target as a
+    dashed line across the year's slot."""
+    name = "Part des contrats avec considération sociale par année et taux de couverture"
+    rows = sorted(years, key=lambda item: item.year)
+    if not rows:
+        return svg.empty_chart(name)
+    shares = [_finite(item.share) for item in rows]
+    coverages = [_finite(item.coverage) for item in rows]
+    targets = [_finite(item.target) for item in rows]
+    top, step = _share_axis([v for v in shares + coverages + targets if v is not None])
+    scale = (PRO_BOTTOM - PRO_TOP) / top
+    slot = (COL_RIGHT - PRO_LEFT) / len(rows)
+    width = min(slot * 0.32, 44.0)
+
+    body = svg.legend(
+        PRO_LEFT,
+        16,
+        [("Part avec considération sociale", BLUE), ("Taux de couverture", COVERAGE)],
+    )
+    body += _target_legend(PRO_LEFT + 430, 16, "Objectif PNAD")
+    tick = 0.0
+    while tick <= top + 1e-9:
+        y = PRO_BOTTOM - tick * scale
+        body.append(svg.line(PRO_LEFT, y, COL_RIGHT, y, "#9aa3b5" if tick == 0 else GRID))
+        body.append(
+            svg.text(
+                PRO_LEFT - 6, y + 4, _percent(tick), anchor="end", size=svg.SMALL, fill=svg.MUTED
+            )
+        )
+        tick += step
+    aria: list[str] = []
+    for index, item in enumerate(rows):
+        centre = PRO_LEFT + (index + 0.5) * slot
+        share, coverage, target = shares[index], coverages[index], targets[index]
+        contracts = f"{french_number(item.contracts, 0)} contrat{'s' if item.contracts > 1 else ''}"
+        parts = [f"{item.year} : {contracts}"]
+        labels: list[str] = []  # drawn last, over the target line
+        for x, value, colour, what in (
+            (centre - width - 2, share, BLUE, "avec considération sociale"),
+            (centre + 2, coverage, COVERAGE, "accompagnés par un facilitateur"),
+        ):
+            if value is None:
+                labels.append(
+                    svg.text(x + width / 2, PRO_BOTTOM - 5, "—", anchor="middle", fill=svg.MUTED)
+                )
+                parts.append(f"{what} : non calculable")
+                continue
+            height = min(max(value, 0.0), top) * scale
+            count = item.social if colour == BLUE else item.accompanied
+            tooltip = f"{item.year} : {_percent(value)} {what} ({french_number(count, 0)})"
+            body.append(svg.rect(x, PRO_BOTTOM - height, width, height, colour, tooltip))
+            labels.append(
+                svg.text(
+                    x + width / 2,
+                    PRO_BOTTOM - height - 5,
+                    _percent(value),
+                    anchor="middle",
+                    size=svg.SMALL,
+                    bold=True,
+                    halo=True,
+                )
+            )
+            parts.append(f"{_percent(value)} {what}")
+        if target is not None:
+            y = PRO_BOTTOM - min(max(target, 0.0), top) * scale
+            body.append(_dashed(centre - slot * 0.45, y, centre + slot * 0.45, y))
+            parts.append(f"objectif {_percent(target)}")
+        body += labels
+        body.append(svg.text(centre, PRO_BOTTOM + 16, str(item.year), anchor="middle", bold=True))
+        body.append(
+            svg.text(
+                centre, PRO_BOTTOM + 31, contracts, anchor="middle", size=svg.SMALL, fill=svg.MUTED
+            )
+        )
+        aria.append(", ".join(parts))
+    return svg.chart(PRO_HEIGHT, f"{name}. " + " ; ".join(aria), body)
+
+
+# --------------------------------------------------------------------------------------------
+# (f) The regions compared (national page)
+# --------------------------------------------------------------------------------------------
+
+REG_LABEL_CHARS = 31
+REG_TOP = 38
+REG_ROW_H = 24
+REG_PANELS = ((216, 130), (396, 110), (556, 90))  # (x, bar length): share, coverage, FTE
+
+
+def regions_chart(regions: Sequence[RegionComparison], year: int | None) -> str:
+    """(f) One row per region: its share of contracts with a social consideration notified in
+    `year` against the PNAD target (dashed), its coverage, and its FTE in post over its FTE
+    conventionnés of the millésime `year`."""
+    name = "Régions comparées" + (f" en {year}" if year is not None else "")
+    name += " : part avec considération sociale, couverture, ETP"
+    if not regions:
+        return svg.empty_chart(name)
+    shares = [_finite(r.share) for r in regions]
+    coverages = [_finite(r.coverage) for r in regions]
+    targets = [_finite(r.target) for r in regions]
+    in_post = [_finite(r.fte_in_post) for r in regions]
+    agreed = [_finite(r.fte_agreed) for r in regions]
+    share_top, _ = _share_axis([v for v in shares + targets if v is not None])
+    fte_top = max([v for v in in_post + agreed if v is not None] + [1.0])
+    bottom = REG_TOP + len(regions) * REG_ROW_H
+    (share_x, share_w), (cover_x, cover_w), (fte_x, fte_w) = REG_PANELS
+
+    body = [
+        svg.text(share_x, 14, "Considération sociale", size=svg.SMALL, bold=True),
+        svg.text(cover_x, 14, "Taux de couverture", size=svg.SMALL, bold=True),
+        svg.text(fte_x, 14, "ETP en poste / conventionnés", size=svg.SMALL, bold=True),
+        *_target_legend(share_x, 30, f"objectif PNAD (axe 0 à {_percent(share_top)})"),
+        svg.rect(fte_x, 21, 12, 12, LIGHT),
+        svg.text(fte_x + 17, 30, "conventionnés", size=svg.SMALL),
+        svg.rect(fte_x + 118, 24, 12, 6, BLUE),
+        svg.text(fte_x + 135, 30, "en poste", size=svg.SMALL),
+    ]
+    for x in (share_x, cover_x, fte_x):
+        body.append(svg.line(x, REG_TOP - 2, x, bottom, "#9aa3b5"))
+    aria: list[str] = []
+    for index, region in enumerate(regions):
+        y = REG_TOP + index * REG_ROW_H
+        label = svg.clean(region.label)
+        if index % 2:
+            body.append(svg.rect(0, y, svg.VIEW_W, REG_ROW_H, "#f5f7fb"))
+        body.append(svg.text(0, y + 16, _shorten(label, REG_LABEL_CHARS), size=svg.SMALL))
+        parts = [label]
+        share, coverage, target = shares[index], coverages[index], targets[index]
+        if share is not None:
+            length = min(max(share, 0.0), share_top) / share_top * share_w
+            tooltip = f"{label} : {_percent(share)} avec considération sociale"
+            body.append(svg.rect(share_x, y + 5, length, 14, BLUE, tooltip))
+        if target is not None:  # over the bar, under its label
+            target_x = share_x + min(max(target, 0.0), share_top) / share_top * share_w
+            body.append(_dashed(target_x, y + 1, target_x, y + REG_ROW_H - 1))
+        if share is None:
+            body.append(svg.text(share_x + 4, y + 16, "sans contrat", fill=svg.MUTED, italic=True))
+            parts.append("sans contrat compté")
+        else:
+            body.append(
+                svg.text(share_x + length + 4, y + 16, _percent(share), size=svg.SMALL, halo=True)
+            )
+            parts.append(f"part {_percent(share)}")
+        if coverage is None:
+            body.append(svg.text(cover_x + 4, y + 16, "—", fill=svg.MUTED))
+        else:
+            length = min(max(coverage, 0.0), 1.0) * cover_w
+            tooltip = f"{label} : couverture {_percent(coverage)}"
+            body.append(svg.rect(cover_x, y + 5, length, 14, COVERAGE, tooltip))
+            body.append(
+                svg.text(
+                    cover_x + length + 4, y + 16, _percent(coverage), size=svg.SMALL, halo=True
+                )
+            )
+            parts.append(f"couverture {_percent(coverage)}")
+        post, agreed_fte = in_post[index], agreed[index]
+        if post is None and agreed_fte is None:
+            body.append(svg.text(fte_x + 4, y + 16, "sans convention", fill=svg.MUTED, italic=True))
+            parts.append("sans convention")
+        else:
+            post, agreed_fte = post or 0.0, agreed_fte or 0.0
+            fte_text = f"{french_number(post, 1)} / {french_number(agreed_fte, 1)}"
+            body.append(svg.rect(fte_x, y + 4, agreed_fte / fte_top * fte_w, 16, LIGHT))
+            body.append(
+                svg.rect(
+                    fte_x,
+                    y + 9,
+                    post / fte_top * fte_w,
+                    6,
+                    BLUE,
+                    f"{label} : {fte_text} ETP (en poste / conventionnés)",
+                )
+            )
+            right = fte_x + max(post, agreed_fte) / fte_top * fte_w
+            body.append(svg.text(right + 4, y + 16, fte_text, size=svg.SMALL, halo=True))
+            parts.append(f"{fte_text} ETP en poste / conventionnés")
+        aria.append(", ".join(parts))
+    return svg.chart(bottom + 6, f"{name}. " + " ; ".join(aria), body)
+
+
+# --------------------------------------------------------------------------------------------
+# (g) FTE in post against the national target (national page)
+# --------------------------------------------------------------------------------------------
+
+TGT_X0 = 70
+TGT_BAR_W = 360
+TGT_TOP = 44
+TGT_ROW_H = 40
+
+
+def target_chart(progress: Sequence[FteProgress]) -> str:
+    """(g) One row per millésime: FTE conventionnés (light) and in post (dark) against the
+    national target of its rules (dashed)."""
+    name = "ETP en poste et conventionnés rapportés à la cible nationale, par millésime"
+    rows = sorted(progress, key=lambda item: item.millesime)
+    if not rows:
+        return svg.empty_chart(name)
+    values = [
+        (_finite(r.fte_in_post) or 0.0, _finite(r.fte_agreed) or 0.0, _finite(r.target))
+        for r in rows
+    ]
+    top = max([max(p, a, t or 0.0) for p, a, t in values] + [1.0]) * 1.08
+    scale = TGT_BAR_W / top
+    bottom = TGT_TOP + len(rows) * TGT_ROW_H
+    body = svg.legend(
+        0, 16, [("ETP conventionnés", LIGHT), ("ETP en poste", BLUE)]
+    ) + _target_legend(300, 16, "cible nationale")
+    aria: list[str] = []
+    for index, (item, (post, agreed, target)) in enumerate(zip(rows, values, strict=True)):
+        y = TGT_TOP + index * TGT_ROW_H
+        body.append(svg.text(0, y + 22, str(item.millesime), bold=True))
+        body.append(svg.rect(TGT_X0, y + 6, agreed * scale, 24, LIGHT))
+        body.append(
+            svg.rect(
+                TGT_X0,
+                y + 12,
+                post * scale,
+                12,
+                BLUE,
+                f"{item.millesime} : {french_number(post, 1)} ETP en poste",
+            )
+        )
+        first = f"{french_number(post, 1)} ETP en poste"
+        if target is not None and target > 0:
+            x = TGT_X0 + target * scale
+            body.append(_dashed(x, y + 2, x, y + TGT_ROW_H - 4))
+            first += f" ({_percent(post / target)} de la cible de {french_number(target, 0)})"
+        second = f"{french_number(agreed, 1)} ETP conventionnés"
+        right = TGT_X0 + max(post, agreed, target or 0.0) * scale + 8
+        body.append(svg.text(right, y + 15, first, size=svg.SMALL, bold=True, halo=True))
+        body.append(svg.text(right, y + 29, second, size=svg.SMALL, fill=svg.MUTED, halo=True))
+        words = f"{first}, {second}"
+        aria.append(f"{item.millesime} : {words}")
+    return svg.chart(bottom + 6, f"{name}. " + " ; ".join(aria), body)

@@ -1,7 +1,10 @@
 """A one-page visual summary of a region as of a date: a self-contained HTML5 document.
 
 The page is meant to be looked at rather than read: a header (region, as-of date, rules
-version), key-figure tiles, then the four charts of `charts`. Its shell is the Jinja template
+version), key-figure tiles, then the four charts of `charts`; then, once public contracts are
+counted for the scope (contract §8), their share per year against the PNAD target with the
+facilitators' coverage; and on the national page, the regions compared and the FTE in post
+against the national target. Its shell is the Jinja template
 ``templates/summary.html``; the charts are inline SVG drawn by code and given to it as Markup.
 
 Everything works offline: inline CSS, no JavaScript, no external font or image, no URL at all.
@@ -23,7 +26,15 @@ from markupsafe import Markup
 from clauses.contract.french import NARROW_NBSP
 from clauses.publish import charts, svg
 
-__all__ = ["IndicatorBar", "SummaryData", "render_summary_page"]
+__all__ = [
+    "FteProgress",
+    "IndicatorBar",
+    "NationalComparison",
+    "ProcurementYear",
+    "RegionComparison",
+    "SummaryData",
+    "render_summary_page",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +46,51 @@ class IndicatorBar:
     label: str  # e.g. "Heures d'insertion"
     realised_per_fte: float | None  # realised per FTE in post (region aggregate)
     objective_per_fte: float | None  # objective per FTE (None when no objective)
+
+
+@dataclass
+class ProcurementYear:
+    """The public contracts notified in one year (contract §8.3), ratios as published."""
+
+    year: int
+    contracts: int
+    social: int  # with a social consideration
+    share: float | None  # social / contracts
+    target: float | None  # pnad_social_share_target of the year's rules
+    accompanied: int  # contracts with a social consideration a facilitator accompanied
+    coverage: float | None  # accompanied / social
+
+
+@dataclass
+class RegionComparison:
+    """One region on the national page: its share and coverage of one year, its FTE."""
+
+    label: str  # e.g. "Île-de-France (11)"
+    share: float | None
+    target: float | None
+    coverage: float | None
+    fte_in_post: float | None  # None: no convention strand of the millésime
+    fte_agreed: float | None  # FTE conventionnés
+
+
+@dataclass
+class FteProgress:
+    """The FTE of one millésime, nationally, against the national target of its rules."""
+
+    millesime: int
+    fte_in_post: float
+    fte_agreed: float
+    target: float
+
+
+@dataclass
+class NationalComparison:
+    """What the national page adds: the regions compared in `year`, and the progress of each
+    millésime towards the national FTE target."""
+
+    year: int | None
+    regions: list[RegionComparison] = field(default_factory=list)
+    progress: list[FteProgress] = field(default_factory=list)
 
 
 @dataclass
@@ -51,6 +107,9 @@ class SummaryData:
     # ("AAAA-MM", files loaded, files quarantined or refused)
     monthly_files: list[tuple[str, int, int]] = field(default_factory=list)
     rules_version: str = ""
+    # public contracts per notification year (§8.3); empty: no chart (none counted)
+    procurement: list[ProcurementYear] = field(default_factory=list)
+    national: NationalComparison | None = None  # the national page only
 
 
 def _escaped(value: object) -> Markup:
@@ -109,6 +168,31 @@ def render_summary_page(data: SummaryData) -> str:
             charts.files_chart(data.monthly_files),
         ),
     ]
+    if data.procurement:
+        figures.append(
+            (
+                "Commande publique : part des contrats avec considération sociale par année, "
+                "objectif PNAD, et part accompagnée par un facilitateur",
+                charts.procurement_chart(data.procurement),
+            )
+        )
+    if data.national is not None:
+        year = data.national.year
+        figures.append(
+            (
+                "Régions comparées"
+                + (f" en {year}" if year is not None else "")
+                + " : part des contrats avec considération sociale, taux de couverture, "
+                "ETP en poste et conventionnés",
+                charts.regions_chart(data.national.regions, year),
+            )
+        )
+        figures.append(
+            (
+                "ETP en poste rapportés à la cible nationale, par millésime",
+                charts.target_chart(data.national.progress),
+            )
+        )
     page = (
         _templates()
         .get_template("summary.html")

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Connection
 
 from clauses.contract.kinds import REGIONS
 from clauses.publish.cells import FILE_COLUMNS, Fmt, Table
+from clauses.publish.page import ProcurementYear
 from clauses.warehouse.engine import sql_query
 
 T, N, D4, E, DT = Fmt.TEXT, Fmt.INT, Fmt.DEC4, Fmt.EUR, Fmt.DATE
@@ -168,6 +169,41 @@ def national_procurement_tables(
     }
 
 
+def procurement_pictures(
+    connection: Connection, as_of: date, region: str | None
+) -> dict[str | None, list[ProcurementYear]]:
+    """What the summary pages draw of the figures as of `as_of`, with the values the tables
+    publish: a region's years (`region` given), or every region's and the nation's (key None,
+    its totals per year, unattributed contracts included) when `region` is None."""
+    rows = _figures(connection, as_of, region)
+    pictures: dict[str | None, list[ProcurementYear]] = {}
+    for row in rows:
+        pictures.setdefault(row["code_region"] if region is None else region, []).append(
+            _picture(row)
+        )
+    if region is None:
+        pictures.pop(None, None)  # the unattributed contracts: in the nation's totals only
+        years = sorted({r["annee"] for r in rows})
+        pictures[None] = [
+            _picture({**_year_total([r for r in rows if r["annee"] == y]), "annee": y})
+            for y in years
+        ]
+    return pictures
+
+
+def _picture(row: Mapping[str, Any]) -> ProcurementYear:
+    contracts, social, share, _, _, _, target, _, accompanied, coverage, _ = figure_values(row)
+    return ProcurementYear(
+        year=int(row["annee"]),
+        contracts=contracts,
+        social=social,
+        share=None if share is None else float(share),
+        target=None if target is None else float(target),
+        accompanied=accompanied,
+        coverage=None if coverage is None else float(coverage),
+    )
+
+
 def _year_total(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     total: dict[str, Any] = {c: sum(r[c] for r in rows) for c in ADDITIVE}
     total["objectif_pnad"] = rows[0]["objectif_pnad"]  # the year's rules: one target per year
@@ -200,6 +236,7 @@ def snapshot_in_force(connection: Connection, as_of: date) -> str | None:
 __all__ = [
     "figure_values",
     "national_procurement_tables",
+    "procurement_pictures",
     "region_procurement_tables",
     "rounded_ratio",
     "snapshot_in_force",

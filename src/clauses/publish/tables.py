@@ -38,6 +38,7 @@ from clauses.publish.cells import FILE_COLUMNS, Fmt, Table
 from clauses.publish.extract import MANIFEST_NAME, write_extract
 from clauses.publish.procurement import (
     national_procurement_tables,
+    procurement_pictures,
     region_procurement_tables,
     snapshot_in_force,
 )
@@ -267,22 +268,68 @@ TARGET_COLUMNS = [
 
 def national_target_table(rows: Sequence[Any]) -> Table:
     """Progress of each millésime's FTE in post against the national target (rules file)."""
-    body = []
+    body = [
+        (
+            item.millesime,
+            sum(r["conventions"] for r in rows if r["millesime"] == item.millesime),
+            item.fte_agreed,
+            item.fte_in_post,
+            item.target,
+            item.fte_in_post / item.target,
+        )
+        for item in fte_progress(rows)
+    ]
+    return Table("objectif_national", "Objectif national", TARGET_COLUMNS, body)
+
+
+def fte_progress(rows: Sequence[Any]) -> list[visual.FteProgress]:
+    """Each millésime's FTE, summed over the regions' totals `rows`, and its national target."""
+    progress = []
     for millesime in sorted({r["millesime"] for r in rows}):
         of_year = [r for r in rows if r["millesime"] == millesime]
-        in_post = sum(r["etp_en_poste"] for r in of_year)
-        target = rules_for(millesime).national_target_etp
-        body.append(
-            (
-                millesime,
-                sum(r["conventions"] for r in of_year),
-                sum(r["etp_conventionnes"] for r in of_year),
-                in_post,
-                target,
-                in_post / target,
+        progress.append(
+            visual.FteProgress(
+                millesime=millesime,
+                fte_in_post=sum(r["etp_en_poste"] for r in of_year),
+                fte_agreed=sum(r["etp_conventionnes"] for r in of_year),
+                target=rules_for(millesime).national_target_etp,
             )
         )
-    return Table("objectif_national", "Objectif national", TARGET_COLUMNS, body)
+    return progress
+
+
+def national_comparison(
+    connection: Connection, as_of: date, pictures: dict[str | None, list[visual.ProcurementYear]]
+) -> visual.NationalComparison:
+    """The national page's comparison of the 18 regions in one year, and the progress of every
+    millésime towards the national FTE target. The year is the latest, up to the date's, with
+    both conventions (millésime) and public contracts; without one, the latest with either."""
+    rows = (
+        connection.execute(sql_query("select_region_totals"), {"as_of": as_of, "region": None})
+        .mappings()
+        .all()
+    )
+    millesimes = {r["millesime"] for r in rows if r["millesime"] <= as_of.year}
+    notified = {item.year for item in pictures.get(None, []) if item.year <= as_of.year}
+    year = max(millesimes & notified or millesimes | notified, default=None)
+    regions = []
+    for code, (name, _) in REGIONS.items():
+        shown = [item for item in pictures.get(code, []) if item.year == year]
+        fte = [r for r in rows if r["code_region"] == code and r["millesime"] == year]
+        target = shown[0].target if shown else None
+        if target is None and year is not None:
+            target = rules_for(year).pnad_social_share_target
+        regions.append(
+            visual.RegionComparison(
+                label=f"{name} ({code})",
+                share=shown[0].share if shown else None,
+                target=target,
+                coverage=shown[0].coverage if shown else None,
+                fte_in_post=sum(r["etp_en_poste"] for r in fte) if fte else None,
+                fte_agreed=sum(r["etp_conventionnes"] for r in fte) if fte else None,
+            )
+        )
+    return visual.NationalComparison(year=year, regions=regions, progress=fte_progress(rows))
 
 
 def _files_query() -> sa.TextualSelect:
@@ -519,6 +566,7 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
         return euros(value).replace(" €", "\u00a0€")  # keep the sign with its amount
 
     title = "France entière" if region is None else f"{REGIONS[region][0]} ({region})"
+    pictures = procurement_pictures(connection, as_of, region)
     return visual.SummaryData(
         title=title,
         as_of=as_of,
@@ -537,4 +585,6 @@ def summary_data(connection: Connection, as_of: date, region: str | None) -> Any
         monthly_hours=[(m, float(h)) for m, h in hours],
         monthly_files=[(m, c[0], c[1]) for m, c in sorted(per_month.items())],
         rules_version=", ".join(sorted({s["rules_version"] for s in strands})),
+        procurement=pictures.get(region, []),
+        national=national_comparison(connection, as_of, pictures) if region is None else None,
     )
