@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.decp_files import BUYERS, contract, write_csv_snapshot, write_parquet
 
+from clauses.check import decp as check_decp
 from clauses.check.decp import examine_snapshot
 from clauses.contract import decp
 from clauses.read.decp import SnapshotUnreadable, match_columns
@@ -153,6 +154,44 @@ def test_buyer_name_is_that_of_its_first_valid_initial_row(tmp_path: Path) -> No
 )
 def test_region_of_a_contract(values: tuple[str | None, ...], region: str | None) -> None:
     assert decp.contract_region(*values) == region
+
+
+_CODES = st.sampled_from(
+    ["", " ", "1", "01", "11", "2a", "2B", "20", "20000", "75", "93", "971", "97411", "97501",
+     "99", "13001", "69123", "FR", "x"]
+)  # fmt: skip
+_TYPES = st.sampled_from(
+    ["", "Code région", "code REGION", "Code département", " code departement ", "Code commune",
+     "Code postal", "CODE POSTAL", "Code pays", "autre"]
+)  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.none() | _CODES, st.none() | _CODES, st.none() | _CODES, st.none() | _TYPES),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_regions_of_a_snapshot_are_those_of_each_contract(
+    rows: list[tuple[str | None, ...]],
+) -> None:
+    # The snapshot's regions are computed per distinct value of each column, at once: the
+    # same as the region of each contract alone.
+    names = (
+        "acheteur_region_code",
+        "acheteur_departement_code",
+        "lieuExecution_code",
+        "lieuExecution_typeCode",
+    )
+    table = pa.table(
+        {
+            name: pa.array([row[i] for row in rows], pa.large_string())
+            for i, name in enumerate(names)
+        }
+    )
+    assert list(check_decp._regions(table)) == [decp.contract_region(*row) for row in rows]
 
 
 def test_contract_keys() -> None:

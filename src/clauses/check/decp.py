@@ -357,27 +357,30 @@ def _works(values: list[str | None]) -> np.ndarray:
 
 
 def _regions(table: pa.Table) -> np.ndarray:
-    """The region of each row (§8.2), computed once per distinct combination of the four
-    columns it depends on."""
-    names = (
-        "acheteur_region_code",
-        "acheteur_departement_code",
-        "lieuExecution_code",
-        "lieuExecution_typeCode",
+    """The region of each row (§8.2, `decp.contract_region`), each column's distinct values
+    interpreted once: the buyer's region, else its department's, else the place's by its type."""
+    _, buyer_region = _interpreted(table, "acheteur_region_code", decp.region_code)
+    _, buyer_department = _interpreted(table, "acheteur_departement_code", decp.department_region)
+    _, kind = _interpreted(table, "lieuExecution_typeCode", decp.place_kind)
+    codes, distinct = _per_distinct(_column(table, "lieuExecution_code"), lambda v: v)
+    place = np.full(table.num_rows, None, dtype=object)
+    for name in ("region", "department", "town"):
+        rows = kind == name
+        if rows.any():
+            used = np.unique(codes[rows])  # the codes of this kind only
+            by_code = np.full(len(distinct), None, dtype=object)
+            by_code[used] = [decp.place_region(distinct[i], name) for i in used]
+            place[rows] = by_code[codes[rows]]
+    found = np.where(pd.isna(buyer_department), place, buyer_department)
+    return np.where(pd.isna(buyer_region), found, buyer_region)
+
+
+def _interpreted(table: pa.Table, name: str, interpret: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(codes, `interpret` of each row's value of column ``name``), computed per distinct value."""
+    codes, by_value = _per_distinct(
+        _column(table, name), lambda values: np.array([interpret(v) for v in values], object)
     )
-    joined = pc.binary_join_element_wise(
-        *[_column(table, name).cast(pa.large_string()) for name in names],
-        pa.scalar("\x1f", pa.large_string()),
-        null_handling="replace",
-        null_replacement="",
-    )
-    encoded = pc.dictionary_encode(joined.combine_chunks())
-    combos = [text.split("\x1f") for text in encoded.dictionary.to_pylist()]
-    regions = np.array(
-        [decp.contract_region(*(p or None for p in c)) for c in combos] + [None], dtype=object
-    )
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    return regions[np.where(pd.isna(codes), len(combos), codes).astype(np.int64)]
+    return codes, by_value[codes]
 
 
 def _checks(

@@ -140,22 +140,41 @@ def contract_region(
 ) -> str | None:
     """The region of a contract (§8.2): the buyer's region code, else the region of the
     buyer's department, else the place of execution by its type; None: unattributed."""
-    region = region_code(buyer_region)
-    if region is not None:
-        return region
-    department = department_code(buyer_department)
-    if department is not None:
-        return DEPARTMENT_REGION[department]
-    kind = consideration_key(place_type or "")
-    if kind == consideration_key(PLACE_REGION):
-        return region_code(place_code)
-    if kind == consideration_key(PLACE_DEPARTMENT):
-        department = department_code(place_code)
-    elif kind in {consideration_key(t) for t in PLACE_TOWN}:
-        department = department_of_town(place_code)
-    else:
-        return None
-    return DEPARTMENT_REGION.get(department or "")
+    return (
+        region_code(buyer_region)
+        or department_region(buyer_department)
+        or place_region(place_code, place_kind(place_type))
+    )
+
+
+def department_region(code: str | None) -> str | None:
+    """The region of a department code (`department_code`), or None."""
+    department = department_code(code)
+    return DEPARTMENT_REGION[department] if department is not None else None
+
+
+_PLACE_KINDS = {
+    consideration_key(PLACE_REGION): "region",
+    consideration_key(PLACE_DEPARTMENT): "department",
+    **{consideration_key(kind): "town" for kind in PLACE_TOWN},
+}
+
+
+def place_kind(place_type: str | None) -> str | None:
+    """What a place of execution's code is by its `lieuExecution_typeCode`: "region",
+    "department" or "town" (a commune or postal code); None for any other type."""
+    return _PLACE_KINDS.get(consideration_key(place_type or ""))
+
+
+def place_region(code: str | None, kind: str | None) -> str | None:
+    """The region of a place of execution's code of the kind `place_kind` gives, or None."""
+    if kind == "region":
+        return region_code(code)
+    if kind == "department":
+        return department_region(code)
+    if kind == "town":
+        return DEPARTMENT_REGION.get(department_of_town(code) or "")
+    return None
 
 
 def contract_keys(numbers: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
