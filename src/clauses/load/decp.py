@@ -270,8 +270,9 @@ def _quality(
 def lowest_min_amount(rules_dir: Path) -> float:
     """The lowest `decp_min_amount` of every rules file (§8.2: a contract below the threshold
     of its year's rules is not counted): below it a contract counts in no year, and is not
-    stored. A rules file that later lowers it makes the stored snapshots incomplete: the
-    computation refuses to use them (`clauses.compute`) until they are loaded again."""
+    stored. A rules file that later lowers it makes the snapshots stored before incomplete:
+    `decp_snapshots.min_amount` records the floor each was stored with, but nothing reloads
+    them yet (the snapshots' bytes stay in the landing zone)."""
     amounts = []
     for path in sorted(rules_dir.glob("*.toml")):
         procurement = tomllib.loads(path.read_text(encoding="utf-8")).get("procurement", {})
