@@ -230,3 +230,23 @@ def test_any_bytes_are_read_or_refused_with_a_reason(
         assert str(error)
     else:
         assert examined.rows >= len(examined.contracts)
+
+
+def test_version_digests_never_change(tmp_path: Path) -> None:
+    # Stored versions are found again by their digest: a digest that changed with the code
+    # would close and add again every contract of the next snapshot. These two were stored by
+    # the first loader (one attributed contract, one unattributed without a consideration).
+    path = write_parquet(
+        tmp_path / "decp.parquet",
+        [
+            contract("A"),
+            contract(
+                "B",
+                montant=45000.5,
+                considerationsSociales="Sans objet",
+                acheteur_region_code=None,
+            ),
+        ],
+    )
+    digests = dict(examine_snapshot(path).contracts[["uid", "row_hash"]].itertuples(index=False))
+    assert digests == {"A": 3245086294830235810, "B": -6581332547102079188}

@@ -127,11 +127,16 @@ def examine_snapshot(path: Path, min_amount: float = 0.0) -> SnapshotExamination
         buyers.append(
             kept.select(["buyer_siret", "acheteur_nom"]).take(first_of_each(kept, "buyer_siret"))
         )
-        parts.append(_derived(kept.take(first_of_each(kept, "uid"))))
+        part = _derived(kept.take(first_of_each(kept, "uid")))
+        # digested here, a batch at a time: the Python strings hashing needs stay few
+        parts.append(part.append_column("row_hash", pa.array(row_hashes(part, HASHED))))
     examination.checks = totals.results or _checks(
         suite, _checked(_empty(), 1)[1], 1, np.zeros(0, bool)
     )
-    whole = pa.concat_tables(parts) if parts else _derived(_checked(_empty(), 1)[0])
+    if not parts:
+        empty = _derived(_checked(_empty(), 1)[0])
+        parts = [empty.append_column("row_hash", pa.array([], pa.int64()))]
+    whole = pa.concat_tables(parts)
     del parts
     whole = whole.take(first_of_each(whole, "uid"))
     whole = whole.filter(pc.greater_equal(whole.column("amount"), min_amount))
@@ -171,19 +176,17 @@ def _derived(kept: pa.Table) -> pa.Table:
 
 
 def _contracts(kept: pa.Table) -> pd.DataFrame:
-    """The stored form of the kept contracts (CONTRACT_COLUMNS and `row_hash`)."""
-    contracts = pd.DataFrame(
+    """The stored form of the kept contracts (CONTRACT_COLUMNS and `row_hash`): texts stay
+    Arrow strings (no Python object per contract), dates and numbers numpy arrays."""
+    return pd.DataFrame(
         {
-            name: kept.column(name).to_numpy(zero_copy_only=False).astype(object)
-            if name in ("buyer_siret", "region_code")
-            else kept.column(name).to_pandas()
-            if name in ("uid", "contract_key")
+            name: kept.column(name).to_pandas()
+            if pa.types.is_large_string(kept.column(name).type)
+            or pa.types.is_string(kept.column(name).type)
             else kept.column(name).to_numpy(zero_copy_only=False)
-            for name in CONTRACT_COLUMNS
+            for name in (*CONTRACT_COLUMNS, "row_hash")
         }
     )
-    contracts["row_hash"] = row_hashes(contracts, HASHED)
-    return contracts
 
 
 def first_of_each(table: pa.Table, name: str) -> np.ndarray:
@@ -196,21 +199,31 @@ def first_of_each(table: pa.Table, name: str) -> np.ndarray:
     return np.flatnonzero(~pd.Series(codes.to_numpy(zero_copy_only=False)).duplicated().to_numpy())
 
 
-def row_hashes(frame: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
+def row_hashes(data: pd.DataFrame | pa.Table, columns: tuple[str, ...]) -> np.ndarray:
     """A 64-bit digest of each row's values in ``columns`` (pandas' stable hashing, column by
-    column: a text column is hashed as Python strings, much faster than as Arrow strings)."""
-    combined = np.zeros(len(frame), dtype=np.uint64)
+    column: a text column is hashed as Python strings, much faster than as Arrow strings; the
+    same values give the same digest from a frame or an Arrow table)."""
+    combined = np.zeros(len(data), dtype=np.uint64)
     for position, name in enumerate(columns):
-        values = frame[name]
-        if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
-            array = values.to_numpy(dtype=object, na_value=None)
-        else:
-            array = values.to_numpy()
+        array = _hashable(data, name)
         # Columns with few distinct values are hashed once per value; a contract's uid and
         # number are nearly unique, and factorising them first costs ten times the hashing.
         hashed = pd.util.hash_array(array, categorize=name not in UNIQUE_TEXTS)
         combined = combined * np.uint64(1_000_003) ^ hashed ^ np.uint64(position)
     return combined.view(np.int64)
+
+
+def _hashable(data: pd.DataFrame | pa.Table, name: str) -> np.ndarray:
+    """A column as numpy: texts as Python strings with None for null, others as they are."""
+    if isinstance(data, pa.Table):
+        values = data.column(name)
+        if pa.types.is_date(values.type):  # as a frame holds it: seconds, not days
+            return values.cast(pa.timestamp("s")).to_numpy(zero_copy_only=False)
+        return values.to_numpy(zero_copy_only=False)
+    values = data[name]
+    if values.dtype == object or isinstance(values.dtype, pd.StringDtype):
+        return values.to_numpy(dtype=object, na_value=None)
+    return values.to_numpy()
 
 
 def _empty() -> pa.Table:

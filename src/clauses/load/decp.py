@@ -38,6 +38,7 @@ from clauses.read.decp import SnapshotUnreadable
 from clauses.receive.landing import LandingEntry, file_sha256
 from clauses.receive.quarantine import copy_into_quarantine, quarantine_folder
 from clauses.warehouse.engine import (
+    ENCODED_ROWS,
     bulk_insert,
     insert_encoded,
     insert_mappings,
@@ -367,20 +368,23 @@ def _close(connection: Connection, table: str, versions: np.ndarray, snapshot: i
 def _insert_versions(
     connection: Connection, table: str, versions: pd.DataFrame, snapshot: int
 ) -> None:
-    columns = [name for name in versions.columns]
-    values = []
-    for name in columns:
-        series = versions[name]
-        if name == "notified_on":
-            days = series.to_numpy(dtype="datetime64[D]")
-            # SQLite stores a date as its ISO text: made at once here, not by the driver's
-            # adapter one value at a time (3 s for a national snapshot).
-            sqlite = connection.dialect.name == "sqlite"
-            values.append(np.datetime_as_string(days).astype(object) if sqlite else days)
-        elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
-            values.append(series.to_numpy(dtype=object, na_value=None))
-        else:
-            values.append(series.to_numpy())
-    columns.append("first_snapshot")
-    values.append(np.full(len(versions), snapshot, dtype=np.int64))
-    insert_encoded(connection, table, columns, values, [None] * len(columns))
+    """Insert ``versions`` as opened at ``snapshot``, ENCODED_ROWS at a time: the Python
+    values the driver needs are made for one slice only."""
+    columns = [*versions.columns, "first_snapshot"]
+    sqlite = connection.dialect.name == "sqlite"
+    for start in range(0, len(versions), ENCODED_ROWS):
+        part = versions.iloc[start : start + ENCODED_ROWS]
+        values = []
+        for name in versions.columns:
+            series = part[name]
+            if name == "notified_on":
+                days = series.to_numpy(dtype="datetime64[D]")
+                # SQLite stores a date as its ISO text: made at once here, not by the driver's
+                # adapter one value at a time (3 s for a national snapshot).
+                values.append(np.datetime_as_string(days).astype(object) if sqlite else days)
+            elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+                values.append(series.to_numpy(dtype=object, na_value=None))
+            else:
+                values.append(series.to_numpy())
+        values.append(np.full(len(part), snapshot, dtype=np.int64))
+        insert_encoded(connection, table, columns, values, [None] * len(columns))
