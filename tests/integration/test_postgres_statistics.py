@@ -1,4 +1,5 @@
-"""Planner statistics on PostgreSQL: refreshed when the staging rows grew, not otherwise."""
+"""Planner statistics on PostgreSQL: refreshed when the staging rows or the DECP versions grew,
+not otherwise."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
+from support.decp_files import contract, write_parquet
 from support.small_landing import write_small_landing
 
 from clauses.config import load_settings
@@ -45,3 +47,28 @@ def test_staging_is_analyzed_only_after_it_grew(
     assert run_date(settings, date(2024, 4, 10)).computation == "computed"
     after = analyze_counts(postgres_url)
     assert all(after[table] == first[table] + 1 for table in first), (first, after)
+
+
+def test_decp_versions_are_analyzed_after_a_load_that_grew_them(
+    data_dir: Path, postgres_warehouse_url: str
+) -> None:
+    landing = data_dir / "landing" / "decp"
+    first = [contract(f"U{i}", montant=50000 + i) for i in range(40)]
+    write_parquet(landing / "2025-07-01" / "decp.parquet", first)
+    second = [dict(row) for row in first]
+    second[0]["montant"] = 99999  # one version of forty changed: a twentieth
+    write_parquet(landing / "2025-07-02" / "decp.parquet", second)
+    settings = load_settings(warehouse_url=postgres_warehouse_url)
+
+    def analyzed() -> int:  # ANALYZE run by the pipeline, not by autovacuum
+        with make_engine(postgres_warehouse_url).connect() as connection:
+            return connection.execute(
+                sa.text(
+                    "SELECT analyze_count FROM pg_stat_user_tables WHERE relname = 'decp_contracts'"
+                )
+            ).scalar_one()
+
+    run_date(settings, date(2025, 7, 1))
+    assert analyzed() == 1  # the first load: every version new
+    run_date(settings, date(2025, 7, 2))
+    assert analyzed() == 1  # one new version: the statistics hold

@@ -48,6 +48,7 @@ from clauses.warehouse.engine import (
 log = logging.getLogger(__name__)
 
 CLOSE_CHUNK = 10_000  # version ids per UPDATE
+REANALYZE_GROWTH = 0.1  # versions added, as a share of those kept open, that call for ANALYZE
 # Each versioned table: the query of its open versions, the statement that closes some.
 VERSIONED = {
     "decp_contracts": ("select_open_decp_contracts", "update_decp_contracts_closed"),
@@ -322,6 +323,9 @@ def _load(
             if len(adding):
                 _insert_versions(connection, table, frame.iloc[adding], int(snapshot))
         _quality(connection, sha, examination, run_id)
+        added = len(contract_changes[0])
+        if added > REANALYZE_GROWTH * (len(contracts) - added):
+            _analyze(connection)
         _insert_entry(
             connection,
             entry,
@@ -334,6 +338,13 @@ def _load(
             None,
         )
     return len(contract_changes[0]), len(contract_changes[1])
+
+
+def _analyze(connection: Connection) -> None:
+    """Fresh planner statistics of the versions on PostgreSQL (migration 0009): the figures of
+    the run read them right after a bulk load. SQLite's planner needs none."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(sa.text(f"ANALYZE {', '.join(VERSIONED)}"))
 
 
 def _changes(
