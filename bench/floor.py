@@ -132,22 +132,24 @@ def heures_copy_seconds(url: str) -> tuple[float, int]:
     return seconds, len(rows)
 
 
-def decp_floor_seconds(snapshot: Path, url: str) -> tuple[float, float, int]:
+def decp_floor_seconds(snapshot: Path, url: str) -> tuple[float, float, float, int]:
     """The floor of loading the Parquet DECP snapshot at ``snapshot``, whose night ran on the
     warehouse at ``url``: seconds to read it with pyarrow alone, only the columns of §8.1
     (`contract.decp.COLUMNS`, matched by name as the pipeline matches them; no typing, no check),
     seconds of a bare COPY (PostgreSQL) or executemany (SQLite) of its counted contracts into a
-    table with `decp_contracts`' columns and no index, and their number.
+    table with `decp_contracts`' columns and no index, the CPU seconds of this process for both
+    (pyarrow's threads included; not the PostgreSQL server's), and the number of contracts.
 
     The contracts written are the run's own, read back (untimed) from its warehouse: the open
     versions of `decp_contracts` (one per counted contract of the snapshot loaded last), all
     their columns but the surrogate key and the open interval's end."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     source = pq.ParquetFile(snapshot)
     wanted = {decp.column_key(name) for name in decp.COLUMNS}
     names = [name for name in source.schema_arrow.names if decp.column_key(name) in wanted]
     table = source.read(columns=names)
     read_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
     del table
     engine = make_engine(url)
     with engine.begin() as connection:
@@ -164,11 +166,13 @@ def decp_floor_seconds(snapshot: Path, url: str) -> tuple[float, float, int]:
             *(sa.Column(c["name"], c["type"]) for c in columns),
         )
         bare.create(connection)  # no key, no constraint, no index
+    cpu = time.process_time()
     write_s = _bare_write_seconds(
         engine, "bench_decp_contracts", [c["name"] for c in columns], rows
     )
+    cpu_s += time.process_time() - cpu
     engine.dispose()
-    return read_s, write_s, len(rows)
+    return read_s, write_s, cpu_s, len(rows)
 
 
 def _stored_rows(

@@ -70,7 +70,8 @@ def _drop(url: str) -> None:
 
 
 def _run(data_dir: Path, url: str, day: str) -> dict[str, Any]:
-    """`clauses run` in a child process: its report (with stage timings), wall time, peak RSS."""
+    """`clauses run` in a child process: its report (with stage timings), wall time, CPU time,
+    peak RSS."""
     report = data_dir / f"report-{day}.json"
     env = {
         **os.environ,
@@ -92,6 +93,7 @@ def _run(data_dir: Path, url: str, day: str) -> dict[str, Any]:
     result = json.loads(report.read_text(encoding="utf-8"))
     return {
         "wall_s": wall,
+        "cpu_s": usage.ru_utime + usage.ru_stime,  # the run's process (not a database server)
         "peak_rss_mb": usage.ru_maxrss / 1024,
         "timings": result["timings"],
         # seconds the run spent writing Heures fact rows (COPY or executemany), all regions
@@ -198,7 +200,7 @@ def measure_decp(backend: str, work: Path, landing: Path) -> dict[str, Any]:
     _loaded_one(night, DECP_DAY)
     first = _decp_counts(url)
     print(f"[{backend}] DECP: floor", flush=True)
-    floor_read_s, floor_write_s, floor_rows = decp_floor_seconds(snapshot, url)
+    floor_read_s, floor_write_s, floor_cpu_s, floor_rows = decp_floor_seconds(snapshot, url)
     floor_s = floor_read_s + floor_write_s
     print(f"[{backend}] DECP: the next night, {DECP_CHANGED_SHARE:.0%} changed", flush=True)
     changed = landing / decp.FOLDER / DECP_NEXT / DECP_FILE
@@ -235,6 +237,11 @@ def measure_decp(backend: str, work: Path, landing: Path) -> dict[str, Any]:
         # the snapshot's own part of the run (read, check, compare, write; without the
         # figures of every region computed and published again for the new date)
         "decp_ingest_over_floor": round(night["decp"]["seconds"] / floor_s, 2),
+        # CPU seconds of the run's process against the floor's (pyarrow's threads included,
+        # a PostgreSQL server's work in neither): steadier than wall time on a shared machine
+        "decp_cpu_s": round(night["cpu_s"], 2),
+        "decp_floor_cpu_s": round(floor_cpu_s, 2),
+        "decp_cpu_over_floor": round(night["cpu_s"] / floor_cpu_s, 2),
         "decp_peak_rss_mb": round(night["peak_rss_mb"], 1),
         # the next night: processing as the run reports it (as incremental_s), and its wall
         "decp_incremental_s": round(next_night["timings"]["total_s"], 2),
@@ -355,6 +362,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="clauses-bench-"))
     landings = {}
     started = time.perf_counter()
+    load_at_start = os.getloadavg()
     # The scale-1 sample holds the national DECP snapshot too: its other files are the same
     # bytes with or without it, and the other measures' runs end before it is received.
     for scale in (1,) if only_decp else (1, 5):
@@ -368,7 +376,12 @@ def main() -> None:
             decp_rows=args.decp_rows if scale == 1 else None,
         )
     results: dict[str, Any] = {
-        "machine": {"cores": os.cpu_count(), "memory_gb": _memory_gb()},
+        # the load averages (1, 5, 15 min) before and after: other work on a shared machine
+        "machine": {
+            "cores": os.cpu_count(),
+            "memory_gb": _memory_gb(),
+            "load_at_start": [round(x, 2) for x in load_at_start],
+        },
         "commit": subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True
         ).stdout.strip(),
@@ -387,6 +400,7 @@ def main() -> None:
         results["backfill_365_s"] = (
             backfill["seconds"] if complete and args.backfill_days == 365 else None
         )
+    results["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.mkdir(parents=True, exist_ok=True)
     output = RESULTS / ("latest-decp.json" if only_decp else "latest.json")
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -420,6 +434,7 @@ def _print_table(results: dict[str, Any], output: Path) -> None:
         "decp_floor_s",
         "decp_over_floor",
         "decp_ingest_over_floor",
+        "decp_cpu_over_floor",
         "decp_peak_rss_mb",
         "decp_incremental_s",
         "decp_incremental_versions",
