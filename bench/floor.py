@@ -5,7 +5,11 @@ into one text table; no kind recognition, no validation, no typing, no computati
 The rows are written twice: into a table indexed like the staging tables (each row labelled
 with its file; an index on the file, one on the first two columns, as the staging tables'
 on `file_sha256` and on (SIRET porteur, Mois)), the floor of the pipeline's load, which must
-keep those indexes; and into the same table without indexes, the bare write."""
+keep those indexes; and into the same table without indexes, the bare write.
+
+The floor of a DECP snapshot's night (contract §8.1), `decp_floor_seconds`: the snapshot read
+with pyarrow alone (only the columns §8 needs), and its counted contracts, as the run stored
+them, written with a bare COPY (executemany) into a table with no index."""
 
 from __future__ import annotations
 
@@ -17,9 +21,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import sqlalchemy as sa
 from python_calamine import CalamineWorkbook
+from sqlalchemy.engine.interfaces import ReflectedColumn
 
+from clauses.contract import decp
 from clauses.warehouse.engine import make_engine
 
 WIDTH = 32  # wide enough for every contract kind
@@ -102,8 +109,7 @@ def heures_copy_seconds(url: str) -> tuple[float, int]:
     and indexes; and the number of rows. The floor of the pipeline's Heures writes."""
     engine = make_engine(url)
     with engine.begin() as connection:
-        columns = [c["name"] for c in sa.inspect(connection).get_columns("stg_heures")]
-        rows = [tuple(row) for row in connection.execute(sa.text("SELECT * FROM stg_heures"))]
+        columns, rows = _stored_rows(connection, "stg_heures")
         connection.execute(sa.text("DROP TABLE IF EXISTS bench_heures"))
         if connection.dialect.name == "postgresql":
             connection.execute(
@@ -121,9 +127,65 @@ def heures_copy_seconds(url: str) -> tuple[float, int]:
             )
             for sql in definitions:
                 connection.execute(sa.text(sql.replace("stg_heures", "bench_heures")))
-    seconds = _bare_write_seconds(engine, "bench_heures", columns, rows)
+    seconds = _bare_write_seconds(engine, "bench_heures", [c["name"] for c in columns], rows)
     engine.dispose()
     return seconds, len(rows)
+
+
+def decp_floor_seconds(snapshot: Path, url: str) -> tuple[float, float, float, int]:
+    """The floor of loading the Parquet DECP snapshot at ``snapshot``, whose night ran on the
+    warehouse at ``url``: seconds to read it with pyarrow alone, only the columns of §8.1
+    (`contract.decp.COLUMNS`, matched by name as the pipeline matches them; no typing, no check),
+    seconds of a bare COPY (PostgreSQL) or executemany (SQLite) of its counted contracts into a
+    table with `decp_contracts`' columns and no index, the CPU seconds of this process for both
+    (pyarrow's threads included; not the PostgreSQL server's), and the number of contracts.
+
+    The contracts written are the run's own, read back (untimed) from its warehouse: the open
+    versions of `decp_contracts` (one per counted contract of the snapshot loaded last), all
+    their columns but the surrogate key and the open interval's end."""
+    started, cpu = time.perf_counter(), time.process_time()
+    source = pq.ParquetFile(snapshot)
+    wanted = {decp.column_key(name) for name in decp.COLUMNS}
+    names = [name for name in source.schema_arrow.names if decp.column_key(name) in wanted]
+    table = source.read(columns=names)
+    read_s = time.perf_counter() - started
+    cpu_s = time.process_time() - cpu
+    del table
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        columns, rows = _stored_rows(
+            connection,
+            "decp_contracts",
+            leave_out=("version_id", "last_snapshot"),
+            where="last_snapshot IS NULL",
+        )
+        connection.execute(sa.text("DROP TABLE IF EXISTS bench_decp_contracts"))
+        bare = sa.Table(
+            "bench_decp_contracts",
+            sa.MetaData(),
+            *(sa.Column(c["name"], c["type"]) for c in columns),
+        )
+        bare.create(connection)  # no key, no constraint, no index
+    cpu = time.process_time()
+    write_s = _bare_write_seconds(
+        engine, "bench_decp_contracts", [c["name"] for c in columns], rows
+    )
+    cpu_s += time.process_time() - cpu
+    engine.dispose()
+    return read_s, write_s, cpu_s, len(rows)
+
+
+def _stored_rows(
+    connection: sa.Connection, table: str, *, leave_out: Sequence[str] = (), where: str = ""
+) -> tuple[list[ReflectedColumn], list[tuple[Any, ...]]]:
+    """The columns of ``table`` (as reflected, but those of ``leave_out``) and its rows (those
+    matching ``where``) as tuples of the driver's values, read back from the warehouse."""
+    reflected = sa.inspect(connection).get_columns(table)
+    columns = [column for column in reflected if column["name"] not in leave_out]
+    query = f"SELECT {', '.join(c['name'] for c in columns)} FROM {table}"
+    if where:
+        query += f" WHERE {where}"
+    return columns, [tuple(row) for row in connection.execute(sa.text(query))]
 
 
 def _bare_write_seconds(
