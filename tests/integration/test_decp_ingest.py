@@ -4,6 +4,7 @@ failure isolated from the regions' files and the other snapshots."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from support.small_landing import write_small_landing
 from clauses.config import load_settings
 from clauses.load import decp as load_decp
 from clauses.run.pipeline import run_date
-from clauses.warehouse.engine import make_engine
+from clauses.warehouse.engine import make_engine, migrate
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -133,3 +134,58 @@ def test_one_snapshot_failing_unexpectedly_is_quarantined_alone(
     assert BUYERS[0] in {
         r[0] for r in _rows(sqlite_warehouse, "SELECT buyer_siret FROM decp_buyers")
     }
+
+
+def _indexes(url: str) -> dict[str, str]:
+    """The indexes of decp_contracts and their definitions, from the catalog."""
+    query = (
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'decp_contracts'"
+        if url.startswith("postgresql")
+        else "SELECT name, sql FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name = 'decp_contracts'"
+    )
+    return {str(name): str(sql) for name, sql in _rows(url, query)}
+
+
+def test_a_bulk_load_rebuilds_the_indexes_as_they_were(
+    data_dir: Path, warehouse: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    migrate(make_engine(warehouse))
+    before = _indexes(warehouse)
+    assert {"ix_decp_contracts_open", "ix_decp_contracts_figures", "ix_decp_contracts_key"} <= set(
+        before
+    )
+    landing = data_dir / "landing" / "decp"
+    rows = [contract(f"U{i}", montant=50000 + i) for i in range(40)]
+    write_parquet(landing / "2025-07-01" / "decp.parquet", rows)
+    changed = [dict(row) for row in rows]
+    changed[0]["montant"] = 99999  # one version of forty: inserted into the indexes
+    write_parquet(landing / "2025-07-02" / "decp.parquet", changed)
+    settings = load_settings(warehouse_url=warehouse)
+    with caplog.at_level("INFO", logger="clauses.load.decp"):
+        run_date(settings, date(2025, 7, 1))
+    assert "decp_contracts: 40 versions added, 3 indexes rebuilt" in caplog.text
+    assert _indexes(warehouse) == before
+    caplog.clear()
+    with caplog.at_level("INFO", logger="clauses.load.decp"):
+        run_date(settings, date(2025, 7, 2))
+    assert "indexes rebuilt" not in caplog.text
+    assert _indexes(warehouse) == before
+    assert _contracts_of(warehouse, 2)["U0"] == 99999.0
+
+
+def test_a_role_not_owning_the_versions_keeps_their_indexes(postgres_warehouse_url: str) -> None:
+    # PostgreSQL: only an owner may drop an index; another role inserts into them.
+    engine = make_engine(postgres_warehouse_url)
+    migrate(engine)
+    role = f"clauses_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"CREATE ROLE {role}"))
+            assert len(load_decp._secondary_indexes(connection, "decp_contracts")) == 3
+            connection.execute(sa.text(f"SET LOCAL ROLE {role}"))
+            assert load_decp._secondary_indexes(connection, "decp_contracts") == {}
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP ROLE IF EXISTS {role}"))
+        engine.dispose()

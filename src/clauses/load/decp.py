@@ -14,10 +14,12 @@ still fails the run).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import tomllib
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +50,7 @@ from clauses.warehouse.engine import (
 log = logging.getLogger(__name__)
 
 CLOSE_CHUNK = 10_000  # version ids per UPDATE
+BULK_SHARE = 0.25  # versions added, as a share of the table after, that rebuild its indexes
 REANALYZE_GROWTH = 0.1  # versions added, as a share of those kept open, that call for ANALYZE
 # Each versioned table: the query of its open versions, the statement that closes some.
 VERSIONED = {
@@ -321,7 +324,8 @@ def _load(
         ):
             _close(connection, table, closing, int(snapshot))
             if len(adding):
-                _insert_versions(connection, table, frame.iloc[adding], int(snapshot))
+                with _indexes_rebuilt_if_bulk(connection, table, len(adding)):
+                    _insert_versions(connection, table, frame.iloc[adding], int(snapshot))
         _quality(connection, sha, examination, run_id)
         added = len(contract_changes[0])
         if added > REANALYZE_GROWTH * (len(contracts) - added):
@@ -338,6 +342,49 @@ def _load(
             None,
         )
     return len(contract_changes[0]), len(contract_changes[1])
+
+
+@contextlib.contextmanager
+def _indexes_rebuilt_if_bulk(connection: Connection, table: str, adding: int) -> Iterator[None]:
+    """When ``adding`` versions are a large share of ``table`` (a first national snapshot),
+    its secondary indexes are dropped for the inserts and created again after, in the same
+    transaction: one sort per index instead of a million scattered updates (1.1 M versions on
+    SQLite: 25 s with the indexes, 7 s without them and their rebuild; PostgreSQL 16 s, 7 s).
+    Their definitions are read back from the catalog, so they stay the migrations'. On
+    PostgreSQL only an owner of the table may drop them; another role inserts into them."""
+    # Inline: a table of VERSIONED (identifiers cannot be bound).
+    stored = connection.execute(sa.text(f"SELECT COUNT(*) FROM {table}")).scalar_one()
+    if adding < BULK_SHARE * (int(stored) + adding):
+        yield
+        return
+    indexes = _secondary_indexes(connection, table)
+    for name in indexes:
+        # Inline: index names read from the catalog (identifiers cannot be bound).
+        connection.execute(sa.text(f"DROP INDEX {name}"))
+    yield
+    for definition in indexes.values():
+        connection.execute(sa.text(definition))
+    log.info("%s: %d versions added, %d indexes rebuilt", table, adding, len(indexes))
+
+
+def _secondary_indexes(connection: Connection, table: str) -> dict[str, str]:
+    """The name and CREATE INDEX statement of each index of ``table`` the migrations created
+    (named ix_*), those this role may drop: none on PostgreSQL for a role not owning it."""
+    # Inline: each dialect's own catalog.
+    if connection.dialect.name == "postgresql":
+        query = (
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_tables t "
+            "ON t.schemaname = i.schemaname AND t.tablename = i.tablename "
+            "WHERE i.tablename = :table AND i.schemaname = current_schema() "
+            "AND i.indexname LIKE 'ix\\_%' AND pg_has_role(t.tableowner, 'MEMBER') "
+            "ORDER BY i.indexname"
+        )
+    else:
+        query = (
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table "
+            "AND name LIKE 'ix\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name"
+        )
+    return {name: sql for name, sql in connection.execute(sa.text(query), {"table": table})}
 
 
 def _analyze(connection: Connection) -> None:
