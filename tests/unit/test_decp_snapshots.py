@@ -250,3 +250,20 @@ def test_version_digests_never_change(tmp_path: Path) -> None:
     )
     digests = dict(examine_snapshot(path).contracts[["uid", "row_hash"]].itertuples(index=False))
     assert digests == {"A": 3245086294830235810, "B": -6581332547102079188}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.none() | st.sampled_from(["a", "b", "B", "é", "e\u0301", "", " a"]), max_size=60)
+)
+def test_first_of_each_is_the_first_row_of_each_value(values: list[str | None]) -> None:
+    seen: set[str | None] = set()
+    expected = []
+    for position, value in enumerate(values):
+        if value not in seen:
+            seen.add(value)
+            expected.append(position)
+    table = pa.table({"uid": pa.array(values, pa.large_string())})
+    assert check_decp.first_of_each(table, "uid").tolist() == expected
+    encoded = pa.table({"uid": pa.array(values, pa.large_string()).dictionary_encode()})
+    assert check_decp.first_of_each(encoded, "uid").tolist() == expected

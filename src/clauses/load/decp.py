@@ -324,8 +324,10 @@ def _load(
         ):
             _close(connection, table, closing, int(snapshot))
             if len(adding):
+                every = len(adding) == len(frame)  # a first load: no copy of the frame
                 with _indexes_rebuilt_if_bulk(connection, table, len(adding)):
-                    _insert_versions(connection, table, frame.iloc[adding], int(snapshot))
+                    versions = frame if every else frame.iloc[adding]
+                    _insert_versions(connection, table, versions, int(snapshot))
         _quality(connection, sha, examination, run_id)
         added = len(contract_changes[0])
         if added > REANALYZE_GROWTH * (len(contracts) - added):
