@@ -103,6 +103,8 @@ def is_missing(value: object) -> bool:
     """None, or a float/Decimal NaN (how pandas spells a missing number)."""
     if value is None:
         return True
+    if type(value) is str or type(value) is int:  # most cells: never missing
+        return False
     if isinstance(value, float):
         return math.isnan(value)
     if isinstance(value, Decimal):
@@ -139,6 +141,8 @@ def rounded(value: object, fmt: Fmt) -> Decimal:
 
 def as_integer(value: object) -> int:
     """An integral value as int; a non-integral one is an error (a count is never 2.5)."""
+    if type(value) is int:  # the common case, as the database gives it (a bool is refused)
+        return value
     number = _to_decimal(value, Fmt.INT)
     if number != number.to_integral_value():
         raise ValueError(f"int column: {value!r} is not an integer")
