@@ -94,7 +94,9 @@ def _run(data_dir: Path, url: str, day: str) -> dict[str, Any]:
     return {
         "wall_s": wall,
         "cpu_s": usage.ru_utime + usage.ru_stime,  # the run's process (not a database server)
-        "peak_rss_mb": usage.ru_maxrss / 1024,
+        # the run's own peak (VmHWM): wait4's ru_maxrss also counts the bench process's
+        # memory at the fork, which holds the floors' reads and the generated samples
+        "peak_rss_mb": result.get("peak_rss_mb") or usage.ru_maxrss / 1024,
         "timings": result["timings"],
         # seconds the run spent writing Heures fact rows (COPY or executemany), all regions
         "heures_rows_load_s": sum(

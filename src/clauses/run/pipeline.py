@@ -51,6 +51,7 @@ class RunReport:
     computation: str = ""  # computed | carried (from an earlier date) | unchanged
     extracts: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    peak_rss_mb: float | None = None  # the process's own peak memory once the run ended
 
     def failed_regions(self) -> list[str]:
         return [r for r, s in self.regions.items() if s.get("error")]
@@ -265,4 +266,19 @@ def _run_date(
         "extract_s": extract_s,
         "total_s": time.perf_counter() - started,
     }
+    report.peak_rss_mb = peak_rss_mb()
     return report
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory in MB, from its own address space (Linux
+    `VmHWM`): unlike getrusage's, it never counts the memory of the process it was forked
+    from. None where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
