@@ -365,6 +365,7 @@ def _indexes_rebuilt_if_bulk(connection: Connection, table: str, adding: int) ->
         connection.execute(sa.text(f"DROP INDEX {name}"))
     yield
     for definition in indexes.values():
+        # Inline: the CREATE INDEX statements the catalog kept, as the migrations wrote them.
         connection.execute(sa.text(definition))
     log.info("%s: %d versions added, %d indexes rebuilt", table, adding, len(indexes))
 
@@ -372,7 +373,6 @@ def _indexes_rebuilt_if_bulk(connection: Connection, table: str, adding: int) ->
 def _secondary_indexes(connection: Connection, table: str) -> dict[str, str]:
     """The name and CREATE INDEX statement of each index of ``table`` the migrations created
     (named ix_*), those this role may drop: none on PostgreSQL for a role not owning it."""
-    # Inline: each dialect's own catalog.
     if connection.dialect.name == "postgresql":
         query = (
             "SELECT i.indexname, i.indexdef FROM pg_indexes i JOIN pg_tables t "
@@ -386,6 +386,7 @@ def _secondary_indexes(connection: Connection, table: str) -> dict[str, str]:
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = :table "
             "AND name LIKE 'ix\\_%' ESCAPE '\\' AND sql IS NOT NULL ORDER BY name"
         )
+    # Inline: each dialect's own catalog.
     return {name: sql for name, sql in connection.execute(sa.text(query), {"table": table})}
 
 
@@ -393,6 +394,7 @@ def _analyze(connection: Connection) -> None:
     """Fresh planner statistics of the versions on PostgreSQL (migration 0009): the figures of
     the run read them right after a bulk load. SQLite's planner needs none."""
     if connection.dialect.name == "postgresql":
+        # Inline: PostgreSQL-only maintenance of the tables of VERSIONED (identifiers).
         connection.execute(sa.text(f"ANALYZE {', '.join(VERSIONED)}"))
 
 
