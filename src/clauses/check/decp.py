@@ -53,16 +53,9 @@ CONTRACT_COLUMNS = (
 # digest, so a version is found again by its digest alone.
 HASHED = CONTRACT_COLUMNS
 UNIQUE_TEXTS = ("uid", "contract_key")  # nearly one distinct value per contract
-# Columns kept as read for the contracts kept (their key, name, region and type).
-RAW_KEPT = (
-    "id",
-    "acheteur_nom",
-    "acheteur_region_code",
-    "acheteur_departement_code",
-    "lieuExecution_code",
-    "lieuExecution_typeCode",
-    "type",
-)
+# Columns kept as read for the contracts kept (their key, name, region and type): the number
+# and the optional columns but `modification_id`, which only tells the initial rows.
+RAW_KEPT = ("id", *(name for name in decp.OPTIONAL if name != "modification_id"))
 _DATE = r"^\s*(\d{4})-(\d{2})-(\d{2})(?:[T ].*)?\s*$"
 
 

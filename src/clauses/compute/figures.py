@@ -28,6 +28,7 @@ from clauses.config import RULES_DIR, SQL_DIR
 from clauses.fingerprint import update_with_sources
 from clauses.warehouse.engine import (
     COMPUTE_LOCK,
+    analyze,
     as_date,
     insert_mappings,
     lock_for_transaction,
@@ -209,14 +210,14 @@ def _compute(connection: Connection, as_of: date, rules_dir: Path) -> None:
     params = {"as_of": as_of}
     refresh_rule_tables(connection, rules_dir)
     refresh_procurement_rules(connection, as_of.year, rules_dir)
-    _analyze(connection, ("ref_procurement_rules",))  # a year's rows in a range of contracts
+    analyze(connection, ("ref_procurement_rules",))  # a year's rows in a range of contracts
     _execute(connection, "insert_file_partitions", params)  # the contents loaded since the last
     _analyze_staging(connection)
     for step in STEPS:
         started = time.perf_counter()
         _execute(connection, step, params)
         if step.startswith("insert_work_"):
-            _analyze(connection, (step.removeprefix("insert_"),))
+            analyze(connection, (step.removeprefix("insert_"),))
         log.debug("%s: %.2f s", step, time.perf_counter() - started)
     _write_explanations(connection, as_of)
     _compute_procurement(connection, as_of)
@@ -241,7 +242,7 @@ def _compute_procurement(connection: Connection, as_of: date) -> None:
         started = time.perf_counter()
         _execute(connection, step, params)
         if step.startswith("insert_work_"):
-            _analyze(connection, (step.removeprefix("insert_"),))
+            analyze(connection, (step.removeprefix("insert_"),))
         log.debug("%s: %.2f s", step, time.perf_counter() - started)
 
 
@@ -255,7 +256,7 @@ def _key_current_marches(connection: Connection, as_of: date) -> int | None:
     if snapshot is None:
         return None
     fill_contract_keys(connection, as_of)
-    _analyze(connection, ("work_decp_snapshot", "work_contract_keys"))
+    analyze(connection, ("work_decp_snapshot", "work_contract_keys"))
     return int(snapshot[0])
 
 
@@ -289,17 +290,8 @@ def _analyze_staging(connection: Connection) -> None:
     if last is not None and rows <= last * (1 + REANALYZE_GROWTH):
         log.debug("staging statistics current (%s rows, %s at the last ANALYZE)", rows, last)
         return
-    _analyze(connection, STAGING_TABLES)
+    analyze(connection, STAGING_TABLES)
     _execute(connection, "update_analyzed_staging", {"rows": rows})
-
-
-def _analyze(connection: Connection, tables: tuple[str, ...]) -> None:
-    """Fresh planner statistics on PostgreSQL: right after a bulk load or a work-table fill,
-    stale ones make it choose nested loops (a national year's compute went from seconds to
-    minutes without this). SQLite's planner needs none here."""
-    if connection.dialect.name == "postgresql":
-        # Inline: PostgreSQL-only maintenance of tables named by the caller (identifiers).
-        connection.execute(sa.text(f"ANALYZE {', '.join(tables)}"))
 
 
 def _lock(connection: Connection) -> None:

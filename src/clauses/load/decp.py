@@ -41,6 +41,7 @@ from clauses.receive.landing import LandingEntry, file_sha256
 from clauses.receive.quarantine import copy_into_quarantine, quarantine_folder
 from clauses.warehouse.engine import (
     ENCODED_ROWS,
+    analyze,
     bulk_insert,
     insert_encoded,
     insert_mappings,
@@ -331,7 +332,7 @@ def _load(
         _quality(connection, sha, examination, run_id)
         added = len(contract_changes[0])
         if added > REANALYZE_GROWTH * (len(contracts) - added):
-            _analyze(connection)
+            analyze(connection, tuple(VERSIONED))  # PostgreSQL: migration 0009
         _insert_entry(
             connection,
             entry,
@@ -388,14 +389,6 @@ def _secondary_indexes(connection: Connection, table: str) -> dict[str, str]:
         )
     # Inline: each dialect's own catalog.
     return {name: sql for name, sql in connection.execute(sa.text(query), {"table": table})}
-
-
-def _analyze(connection: Connection) -> None:
-    """Fresh planner statistics of the versions on PostgreSQL (migration 0009): the figures of
-    the run read them right after a bulk load. SQLite's planner needs none."""
-    if connection.dialect.name == "postgresql":
-        # Inline: PostgreSQL-only maintenance of the tables of VERSIONED (identifiers).
-        connection.execute(sa.text(f"ANALYZE {', '.join(VERSIONED)}"))
 
 
 def _changes(
