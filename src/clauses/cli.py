@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -244,5 +245,15 @@ def main(argv: list[str] | None = None) -> int:
         return 3
 
 
+def command() -> None:
+    """The `clauses` command (and `python -m clauses.cli`): `main`, then the process exits
+    without collecting its objects one last time. The interpreter's exit walks every object
+    still alive looking for cycles; after a run that imported Great Expectations, that walk
+    took half a second, for memory the process gives back whole anyway."""
+    code = main()
+    gc.freeze()
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    command()

@@ -55,6 +55,7 @@ from hypothesis import strategies as st
 from support.contract_files import make_siret, rezip
 from support.templates import copy_sqlite, create_database, drop_database
 
+from clauses.check import read_ahead
 from clauses.config import Settings
 from clauses.contract.kinds import (
     GRAND_PROJET,
@@ -829,25 +830,25 @@ def staged_rows(url: str) -> Counter[str]:
         engine.dispose()
 
 
-def check_run(landing: Landing, root: Path, warehouse_url: str) -> None:
+def check_run(landing: Landing, root: Path, warehouse_url: str, read_workers: int = 0) -> None:
     """Drop ``landing`` in ``root``, run as of AS_OF, check what the run left. Another test of
     the session may have raised the csv module's field limit, which is global to the process:
     the run meets the interpreter's default, as in production, and the limit is put back."""
     previous = csv.field_size_limit(CSV_DEFAULT_FIELD_LIMIT)
     try:
-        _check_run(landing, root, warehouse_url)
+        _check_run(landing, root, warehouse_url, read_workers)
     finally:
         csv.field_size_limit(previous)
 
 
-def _check_run(landing: Landing, root: Path, warehouse_url: str) -> None:
+def _check_run(landing: Landing, root: Path, warehouse_url: str, read_workers: int) -> None:
     data_dir = root / "data"
     for planned in landing.files:
         event(planned.mode)
         folder = data_dir / "landing" / planned.region / planned.day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / planned.name).write_bytes(planned.data)
-    settings = Settings(data_dir, warehouse_url, KEY)
+    settings = Settings(data_dir, warehouse_url, KEY, read_workers=read_workers)
     report = run_date(settings, AS_OF, live=False)
     assert report.failed_regions() == [], {
         r: report.regions[r]["error"] for r in report.failed_regions()
@@ -901,12 +902,20 @@ def _check_run(landing: Landing, root: Path, warehouse_url: str) -> None:
 
 
 @PROPERTY
-@given(landing=landings())
-def test_any_landing_zone_is_ingested_whole(landing: Landing, sqlite_template: Path) -> None:
-    with tempfile.TemporaryDirectory(prefix="clauses-generative-") as folder:
+@given(landing=landings(), read_workers=st.sampled_from([0, 0, 2]))
+def test_any_landing_zone_is_ingested_whole(
+    landing: Landing, read_workers: int, sqlite_template: Path
+) -> None:
+    """A third of the examples have their files read by worker processes, however few."""
+    event(f"read_workers={read_workers}")
+    with (
+        tempfile.TemporaryDirectory(prefix="clauses-generative-") as folder,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(read_ahead, "MIN_BYTES", 0)
         root = Path(folder)
         url = copy_sqlite(sqlite_template, root / "data" / "warehouse.sqlite")
-        check_run(landing, root, url)
+        check_run(landing, root, url, read_workers)
 
 
 @pytest.mark.postgres

@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import sys
+import threading
+import types
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -85,21 +87,64 @@ def suite_columns(kind: Kind) -> frozenset[str]:
     return frozenset(names)
 
 
+# Modules GX imports at load time for the one expectation that uses them
+# (`expect_column_kl_divergence_to_be_less_than`, in no suite of ours): together half of GX's
+# import. Each is left as a stand-in, imported for real the first time anything uses it.
+DEFERRED_BY_GX = ("scipy.stats", "altair")
+
+
+class _Deferred(types.ModuleType):
+    """A stand-in for a module not imported yet: the first attribute asked of it imports the
+    real one (which then takes its place in `sys.modules`) and answers from it."""
+
+    def __getattr__(self, name: str) -> Any:
+        real = self.__dict__.get("_real")
+        if real is None:
+            if sys.modules.get(self.__name__) is self:
+                del sys.modules[self.__name__]
+            real = self.__dict__["_real"] = importlib.import_module(self.__name__)
+        return getattr(real, name)
+
+
+def _defer(name: str) -> None:
+    if name in sys.modules or importlib.util.find_spec(name) is None:
+        return
+    stand_in = sys.modules[name] = _Deferred(name)
+    parent, _, child = name.rpartition(".")
+    if parent:  # `from scipy import stats` finds the attribute, and imports nothing
+        setattr(sys.modules[parent], child, stand_in)
+
+
+_GX_IMPORT = threading.Lock()
+
+
+def import_gx_ahead() -> None:
+    """Start importing Great Expectations in a thread of its own, for a run whose files are
+    being read by worker processes (`clauses.check.read_ahead`): the import, about a second
+    and a half of Python, then runs while the run waits for them instead of after. The first
+    validation waits for it; an import that fails here fails there again, and is reported."""
+
+    def run() -> None:
+        try:
+            _import_gx()
+        except Exception:
+            log.debug("importing Great Expectations ahead failed", exc_info=True)
+
+    threading.Thread(target=run, name="import-gx", daemon=True).start()
+
+
 def _import_gx() -> Any:
+    with _GX_IMPORT:  # one import at a time: `import_gx_ahead`'s thread, or a validation
+        return _import_gx_once()
+
+
+def _import_gx_once() -> Any:
     """Great Expectations, imported on first use only (a night with nothing to validate never
-    pays for it), without scipy.stats: GX imports it at load time for the one expectation that
-    uses it (`expect_column_kl_divergence_to_be_less_than`, not in our suites), and it is 40% of
-    GX's import. It is registered as a lazy module, loaded whole if anything ever touches it."""
+    pays for it), without the modules of `DEFERRED_BY_GX`."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    if "great_expectations" not in sys.modules and "scipy.stats" not in sys.modules:
-        spec = importlib.util.find_spec("scipy.stats")
-        if spec is not None and spec.loader is not None:
-            spec.loader = importlib.util.LazyLoader(spec.loader)
-            stats = importlib.util.module_from_spec(spec)
-            sys.modules["scipy.stats"] = stats
-            spec.loader.exec_module(stats)
-            # `from scipy import stats` then finds the attribute, and does not import it again
-            sys.modules["scipy"].stats = stats  # type: ignore[attr-defined]
+    if "great_expectations" not in sys.modules:
+        for name in DEFERRED_BY_GX:
+            _defer(name)
     import great_expectations
     from great_expectations.execution_engine import pandas_execution_engine
 

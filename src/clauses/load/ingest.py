@@ -39,6 +39,8 @@ from clauses.check.examine import (
     is_run_failure,
     unreadable_reason,
 )
+from clauses.check.expectations import import_gx_ahead
+from clauses.check.read_ahead import ToRead, read_ahead
 from clauses.check.reports import FileReport, write_report
 from clauses.config import Settings
 from clauses.contract.vocabulary import FileStatus
@@ -187,39 +189,54 @@ class _Ingestion:
         # Bytes of the small files still to read: a last group much smaller than the others
         # is not worth its own GX calls, the group before takes it in (up to 1.25 budget).
         remaining = sum(w.size for w in pending if w.size <= SMALL_FILE_BYTES)
-        for work in pending:
-            region = work.entry.region
-            if work.size <= SMALL_FILE_BYTES:
-                remaining -= work.size
-            if self.outcomes.failed(region):
-                continue
-            started = time.perf_counter()
-            try:
-                opened = open_file(work.entry.path)
-                item = examine(work.entry, work.sha256, opened)
-                item.copies = work.copies
-            except FileRefused as refused:
+        # Small files are read by worker processes when there are enough of them; meanwhile
+        # this process imports Great Expectations.
+        read = read_ahead(
+            [ToRead(w.entry, w.sha256, w.size) for w in pending],
+            workers=self.settings.read_workers,
+            small=SMALL_FILE_BYTES,
+            on_start=import_gx_ahead,
+        )
+        try:
+            for work in pending:
+                started = time.perf_counter()
+                ahead = next(read)
+                region = work.entry.region
+                if work.size <= SMALL_FILE_BYTES:
+                    remaining -= work.size
+                if self.outcomes.failed(region):
+                    continue
+                try:
+                    if isinstance(ahead, BaseException):
+                        raise ahead
+                    if ahead is None:  # not read ahead: read here
+                        ahead = examine(work.entry, work.sha256, open_file(work.entry.path))
+                        pa.default_memory_pool().release_unused()  # what parsing freed
+                    item = ahead
+                    item.copies = work.copies
+                except FileRefused as refused:
+                    self.outcomes.add(region, "read_s", time.perf_counter() - started)
+                    self._refused_with_copies(work, refused.reason)
+                    continue
+                except Exception as error:  # the file's own, unforeseen: it alone is refused
+                    self.outcomes.add(region, "read_s", time.perf_counter() - started)
+                    self._set_apart(work, error)
+                    continue
                 self.outcomes.add(region, "read_s", time.perf_counter() - started)
-                self._refused_with_copies(work, refused.reason)
-                continue
-            except Exception as error:  # the file's own, unforeseen: it alone is refused
-                self.outcomes.add(region, "read_s", time.perf_counter() - started)
-                self._set_apart(work, error)
-                continue
-            pa.default_memory_pool().release_unused()  # what parsing freed, not kept by the pool
-            self.outcomes.add(region, "read_s", time.perf_counter() - started)
-            if opened.whole:
-                group.append(item)
-                cells += item.cells()
-                group_bytes += work.size
-                left = remaining * cells / max(group_bytes, 1)
-                if cells >= GROUP_CELLS and left >= GROUP_CELLS / 4:
-                    self._flush(group)
+                if item.opened.whole:
+                    group.append(item)
+                    cells += item.cells()
+                    group_bytes += work.size
+                    left = remaining * cells / max(group_bytes, 1)
+                    if cells >= GROUP_CELLS and left >= GROUP_CELLS / 4:
+                        self._flush(group)
+                        group, cells, group_bytes = [], 0, 0
+                else:
+                    self._flush(group)  # memory: one big file at a time, and nothing else
                     group, cells, group_bytes = [], 0, 0
-            else:
-                self._flush(group)  # memory: one big file at a time, and nothing else
-                group, cells, group_bytes = [], 0, 0
-                self._stream(item)
+                    self._stream(item)
+        finally:
+            read.close()  # the workers stop, even when the run does
         self._flush(group)
 
     def _set_apart(self, work: _Pending, error: Exception) -> None:

@@ -192,22 +192,23 @@ def bulk_insert(
     """Insert rows inside the caller's transaction: COPY on PostgreSQL, executemany on SQLite."""
     if connection.dialect.name == "postgresql":
         return _copy_rows(connection, table, columns, rows)
+    return _executemany(connection, table, columns, rows)
+
+
+def _executemany(
+    connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """SQLite: the rows as tuples to the driver's executemany (through SQLAlchemy, each row
+    would be a dict whose parameters are compiled one by one: five times slower)."""
     # Inline: the table and its columns are the caller's (identifiers cannot be bound); the
     # names come from the contract, not from input.
-    statement = sa.text(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(':' + c for c in columns)})"
+    statement = (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
     )
-    count, batch = 0, []
-    for row in rows:
-        batch.append(dict(zip(columns, row, strict=True)))
-        if len(batch) >= 5000:
-            connection.execute(statement, batch)
-            count += len(batch)
-            batch = []
-    if batch:
-        connection.execute(statement, batch)
-        count += len(batch)
-    return count
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with contextlib.closing(cursor), driver_errors_wrapped(connection, statement):
+        cursor.executemany(statement, rows)
+        return max(cursor.rowcount, 0)
 
 
 def _copy_rows(
@@ -268,18 +269,13 @@ def insert_encoded(
                 )
                 copy.write(payload.getbuffer())
         return n_rows
-    statement = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-    )
-    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with contextlib.closing(cursor), driver_errors_wrapped(connection, statement):
-        for start in range(0, n_rows, ENCODED_ROWS):
-            part = slice(start, start + ENCODED_ROWS)
-            values = [
-                (lookup[part] if code is None else lookup[code[part]]).tolist()
-                for lookup, code in zip(lookups, codes, strict=True)
-            ]
-            cursor.executemany(statement, zip(*values, strict=True))
+    for start in range(0, n_rows, ENCODED_ROWS):
+        part = slice(start, start + ENCODED_ROWS)
+        values = [
+            (lookup[part] if code is None else lookup[code[part]]).tolist()
+            for lookup, code in zip(lookups, codes, strict=True)
+        ]
+        _executemany(connection, table, columns, zip(*values, strict=True))
     return n_rows
 
 
