@@ -30,7 +30,7 @@ import multiprocessing
 import pickle
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -127,7 +127,7 @@ def read_ahead(
     reader: Reader = examine_whole,
     min_bytes: int | None = None,
     on_start: Callable[[], None] | None = None,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """One result per file of ``files``, in order: the `ExaminedFile` read by a worker, the
     exception its reading raised, or None for a file the caller reads itself (bigger than
     ``small`` bytes, or found too big to be read whole, or no worker to read it).
@@ -208,29 +208,33 @@ class _Pool:
     def _submit(self, parcel: list[ToRead]) -> Future[list[Any]] | None:
         if not self.possible:
             return None
-        try:
-            if self.executor is None:
-                self.executor = _executor(self.workers)
-            files = [(w.entry, w.sha256) for w in parcel]
-            return self.executor.submit(read_parcel, self.reader, files)
-        except (OSError, AssertionError, NotImplementedError, RuntimeError) as error:
-            # No process can be started here: the run reads the files itself.
-            log.warning("reading ahead is not possible here (%s): files read in process", error)
-            self.possible = False
-            return None
+        files = [(w.entry, w.sha256) for w in parcel]
+        for _ in range(2):
+            try:
+                if self.executor is None:
+                    self.executor = _executor(self.workers)
+                return self.executor.submit(read_parcel, self.reader, files)
+            except BrokenProcessPool:  # a worker died: its parcels are read again in `take`
+                self.close()
+            except (OSError, AssertionError, NotImplementedError, RuntimeError) as error:
+                # No process can be started here: the run reads the files itself.
+                log.warning("reading ahead is not possible here (%s): files read in process", error)
+                self.possible = False
+                return None
+        return None
 
     def _after_a_crash(self, parcel: list[ToRead]) -> list[Any]:
-        """The pool broke: the parcels it held are read again one file at a time, and those
-        after them by a new pool."""
-        suspects = [parcel] + [p for p, f in self.window if f is not None]
+        """A worker died: the parcels not read by then are read again one file at a time, and
+        those after them by a new pool."""
+        self.close()  # what is running finishes, what waits is cancelled
+        suspects = [parcel] + [p for p, f in self.window if f is not None and not _read(f)]
         log.warning(
             "a worker reading files died: %d files read again one by one",
             sum(len(p) for p in suspects),
         )
-        self.close()
         again = {id(p): self._one_by_one(p) for p in suspects}
         self.window = deque(
-            (p, _done(again[id(p)]) if f is not None else None) for p, f in self.window
+            (p, _done(again[id(p)]) if id(p) in again else f) for p, f in self.window
         )
         return again[id(parcel)]
 
@@ -249,6 +253,8 @@ class _Pool:
                     results.append(ReaderCrashed(work.entry.file_name))
                     executor.shutdown(wait=True)
                     executor = None
+                except Exception as error:  # its result could not be sent: the file's own
+                    results.append(error)
         finally:
             if executor is not None:
                 executor.shutdown(wait=True)
@@ -258,6 +264,11 @@ class _Pool:
         if self.executor is not None:
             self.executor.shutdown(wait=True, cancel_futures=True)
             self.executor = None
+
+
+def _read(future: Future[list[Any]]) -> bool:
+    """Whether a parcel's future holds its results."""
+    return future.done() and not future.cancelled() and future.exception() is None
 
 
 def _done(results: list[Any]) -> Future[list[Any]]:
