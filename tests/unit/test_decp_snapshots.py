@@ -102,6 +102,34 @@ def test_rows_are_excluded_and_counted_by_reason(tmp_path: Path) -> None:
     assert examined.too_many_excluded()  # 7 of 9: the snapshot is quarantined
 
 
+def test_one_gx_run_gives_the_results_of_verdicts_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot's batches are validated in one GX run (COMPLETE): the same checks, counts,
+    examples and exclusions as a first run for the verdicts, then the failed rules again."""
+    rows = [contract(f"OK{i}") for i in range(30)] + [
+        contract("", id="no uid"),
+        contract("D", dateNotification="02/06/2025"),
+        contract("M", montant="beaucoup"),
+    ]
+    path = write_csv_snapshot(tmp_path / "s.csv", rows)
+    one_run = examine_snapshot(path)
+    runs: list[bool] = []
+    original = check_decp.suite_results
+
+    def verdicts_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        runs.append(kwargs.pop("verdicts_first"))
+        return original(*args, **kwargs)  # the default: verdicts first
+
+    monkeypatch.setattr(check_decp, "suite_results", verdicts_first)
+    two_runs = examine_snapshot(path)
+    assert runs and not any(runs)  # the snapshot asks for one run
+    assert two_runs.checks == one_run.checks
+    assert (two_runs.rows, two_runs.excluded) == (one_run.rows, one_run.excluded) == (33, 3)
+    assert any(c.success for c in one_run.checks) and any(c.examples for c in one_run.checks)
+    assert two_runs.contracts.equals(one_run.contracts)
+
+
 def test_first_valid_initial_row_wins_and_modifications_are_ignored(tmp_path: Path) -> None:
     rows = [
         contract("A", montant="abc"),  # excluded: the next initial row holds

@@ -193,7 +193,11 @@ def _run_suite(
 
 
 def suite_results(
-    suite_data: dict[str, Any], frame: pd.DataFrame, result_format: dict[str, Any]
+    suite_data: dict[str, Any],
+    frame: pd.DataFrame,
+    result_format: dict[str, Any],
+    *,
+    verdicts_first: bool = True,
 ) -> list[Any]:
     """GX's result of every expectation of ``suite_data`` on ``frame``, in suite order.
 
@@ -201,7 +205,10 @@ def suite_results(
     unexpected rows, which are usually none); only the expectations that failed run again
     with ``result_format``, for their unexpected rows. The suites use no `mostly`: an
     expectation succeeds exactly when no row is unexpected, so the results are those of one
-    run with ``result_format``."""
+    run with ``result_format``. Where rows are expected to fail every rule in every frame (a
+    batch of a national DECP snapshot), ``verdicts_first=False`` runs that one run alone."""
+    if not verdicts_first:
+        return list(_run_suite(suite_data, frame, result_format).results)
     results = list(_run_suite(suite_data, frame, {"result_format": "BOOLEAN_ONLY"}).results)
     failed = [position for position, result in enumerate(results) if not result.success]
     if failed:

@@ -11,7 +11,8 @@ whose traceback goes to the log) and the others go on. Only an error of the run 
 warehouse lost, the disk full: `is_run_failure`) stops the run, which is then retried.
 
 Memory follows the largest file, never the nation:
-- small files (the usual monthly exports: a few thousand rows) are read whole and grouped, all
+- small files (the usual monthly exports: a few thousand rows) are read whole (by worker
+  processes on a night with many of them: `clauses.check.read_ahead`) and grouped, all
   regions together, until the group holds `GROUP_CELLS` cells; each group is normalised and
   validated with one GX call per kind, then loaded with one transaction per region (a region's
   failure never stops another's loads);
@@ -201,28 +202,14 @@ class _Ingestion:
             for work in pending:
                 started = time.perf_counter()
                 ahead = next(read)
-                region = work.entry.region
                 if work.size <= SMALL_FILE_BYTES:
                     remaining -= work.size
-                if self.outcomes.failed(region):
+                if self.outcomes.failed(work.entry.region):
                     continue
-                try:
-                    if isinstance(ahead, BaseException):
-                        raise ahead
-                    if ahead is None:  # not read ahead: read here
-                        ahead = examine(work.entry, work.sha256, open_file(work.entry.path))
-                        pa.default_memory_pool().release_unused()  # what parsing freed
-                    item = ahead
-                    item.copies = work.copies
-                except FileRefused as refused:
-                    self.outcomes.add(region, "read_s", time.perf_counter() - started)
-                    self._refused_with_copies(work, refused.reason)
+                item = self._examined(work, ahead)
+                self.outcomes.add(work.entry.region, "read_s", time.perf_counter() - started)
+                if item is None:
                     continue
-                except Exception as error:  # the file's own, unforeseen: it alone is refused
-                    self.outcomes.add(region, "read_s", time.perf_counter() - started)
-                    self._set_apart(work, error)
-                    continue
-                self.outcomes.add(region, "read_s", time.perf_counter() - started)
                 if item.opened.whole:
                     group.append(item)
                     cells += item.cells()
@@ -238,6 +225,26 @@ class _Ingestion:
         finally:
             read.close()  # the workers stop, even when the run does
         self._flush(group)
+
+    def _examined(
+        self, work: _Pending, ahead: ExaminedFile | BaseException | None
+    ) -> ExaminedFile | None:
+        """The file as read by a worker (``ahead``), or read here when it was not; None when it
+        is refused (its refusal registered)."""
+        try:
+            if isinstance(ahead, BaseException):
+                raise ahead
+            if ahead is None:
+                ahead = examine(work.entry, work.sha256, open_file(work.entry.path))
+                pa.default_memory_pool().release_unused()  # what parsing freed
+        except FileRefused as refused:
+            self._refused_with_copies(work, refused.reason)
+            return None
+        except Exception as error:  # the file's own, unforeseen: it alone is refused
+            self._set_apart(work, error)
+            return None
+        ahead.copies = work.copies
+        return ahead
 
     def _set_apart(self, work: _Pending, error: Exception) -> None:
         """Refuse a file whose reading or checking raised ``error``: its reader's refusal, or
