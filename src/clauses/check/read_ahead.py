@@ -131,18 +131,20 @@ def read_ahead(
     """One result per file of ``files``, in order: the `ExaminedFile` read by a worker, the
     exception its reading raised, or None for a file the caller reads itself (bigger than
     ``small`` bytes, or found too big to be read whole, or no worker to read it).
-    ``on_start`` is called when the reading ahead begins (before the workers start)."""
+    ``on_start`` is called once the workers are started (forked before it starts any
+    thread)."""
     to_read = sum(f.size for f in files if f.size <= small)
     if workers < 1 or to_read < (MIN_BYTES if min_bytes is None else min_bytes):
         yield from (None for _ in files)
         return
     log.info("reading %d bytes of files ahead, in %d worker processes", to_read, workers)
-    if on_start is not None:
-        on_start()
     pool = _Pool(workers, reader)
     try:
         for parcel in _parcels(files, small):
             pool.give(parcel, read_here=parcel[0].size > small)
+            if on_start is not None and pool.executor is not None:
+                on_start()
+                on_start = None
             while pool.full():
                 yield from pool.take()
         while not pool.empty():
@@ -225,9 +227,18 @@ class _Pool:
 
     def _after_a_crash(self, parcel: list[ToRead]) -> list[Any]:
         """A worker died: the parcels not read by then are read again one file at a time, and
-        those after them by a new pool."""
+        those after them by a new pool. Unless a worker that reads nothing dies too: workers
+        cannot run here, and the run reads every file left itself."""
         self.close()  # what is running finishes, what waits is cancelled
         suspects = [parcel] + [p for p, f in self.window if f is not None and not _read(f)]
+        if not _workers_live():
+            log.warning("worker processes die here before reading anything: files read in process")
+            self.possible = False
+            nothing = {id(p): [None] * len(p) for p in suspects}
+            self.window = deque(
+                (p, _done(nothing[id(p)]) if id(p) in nothing else f) for p, f in self.window
+            )
+            return nothing[id(parcel)]
         log.warning(
             "a worker reading files died: %d files read again one by one",
             sum(len(p) for p in suspects),
@@ -266,6 +277,17 @@ class _Pool:
             self.executor = None
 
 
+def _workers_live() -> bool:
+    """Whether a new worker, given no file, lives to answer."""
+    executor = _executor(1)
+    try:
+        return executor.submit(read_parcel, examine_whole, []).result() == []
+    except Exception:
+        return False
+    finally:
+        executor.shutdown(wait=True)
+
+
 def _read(future: Future[list[Any]]) -> bool:
     """Whether a parcel's future holds its results."""
     return future.done() and not future.cancelled() and future.exception() is None
@@ -278,5 +300,9 @@ def _done(results: list[Any]) -> Future[list[Any]]:
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
-    # spawn: a fresh interpreter, safe whatever threads the run (or Airflow) has started
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    """Workers forked from the run: they start at once, with the readers imported. Not
+    spawned: a spawned worker imports the parent's main module again, and under Airflow that
+    is Airflow's command, which cannot start in a worker. The run forks them before it starts
+    a thread of its own (`read_ahead`'s ``on_start``); a worker only reads files and exits
+    without running the parent's exit handlers."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
