@@ -5,9 +5,10 @@ Reading was the longest stage of a national night, on one core. The workers give
 `ExaminedFile` the run would have made itself (`clauses.check.examine.examine`), in the order
 of the files; the run groups, validates and loads them as before.
 
-- Only a night with enough to read uses workers (`MIN_BYTES`): starting them costs about half a
-  second, more than reading a few files. A file that is not read whole (a big one) comes back
-  as None: the run opens it and streams it itself.
+- Only a night with enough to read uses workers (`MIN_BYTES`): reading a few files costs less
+  than handing them over. A file that is not read whole (a big one) comes back as None: the
+  run opens it and streams it itself.
+- Workers are forked from the run, before it starts a thread of its own (see `_executor`).
 - Files go to the workers by parcels (`PARCEL_BYTES`, `PARCEL_FILES`): one exchange a file
   would cost more than reading most files.
 - A file's error comes back as its result (its reader's refusal, or an error nobody foresaw,
@@ -20,7 +21,8 @@ of the files; the run groups, validates and loads them as before.
 - What is read and not yet taken is bounded (`AHEAD` parcels a worker): memory follows the
   files in flight, not the night.
 - Where no worker can be started (a platform without process semaphores, a daemonic process),
-  every file comes back as None, and the run reads them itself.
+  or workers die before reading anything, every file left comes back as None, and the run
+  reads them itself.
 """
 
 from __future__ import annotations
