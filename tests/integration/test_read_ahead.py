@@ -8,6 +8,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -235,3 +236,25 @@ def test_a_run_leaves_the_same_whatever_reads_the_files(
     assert "worker processes" not in caplog.text
     assert by_workers["raw_files"] and by_workers["stg_heures"]
     assert by_workers == in_process
+
+
+def _die_at_start() -> None:
+    os._exit(71)
+
+
+def test_workers_that_die_before_reading_leave_every_file_to_the_run(
+    samples: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where workers cannot live (here: each killed as it starts), no file is blamed: every
+    file comes back None, for the run to read it."""
+    monkeypatch.setattr(
+        ahead,
+        "_executor",
+        lambda workers: ProcessPoolExecutor(
+            workers, mp_context=multiprocessing.get_context("fork"), initializer=_die_at_start
+        ),
+    )
+    landing, _ = samples.get(0.05, 7, defects=True)
+    files = to_read(landing)[:40]
+    results = list(read_ahead(files, workers=2, small=SMALL_FILE_BYTES, min_bytes=0))
+    assert results == [None] * len(files)
