@@ -25,6 +25,12 @@ class ConfigurationError(RuntimeError):
     """The environment does not allow a run (for instance no pseudonymisation key)."""
 
 
+def default_read_workers() -> int:
+    """One worker process a core this process may run on, at most four."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, cores or 1))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a run needs to know about its environment."""
@@ -35,7 +41,7 @@ class Settings:
     quarantine_retention_days: int = 90
     outbox_template: str | None = None  # e.g. /srv/outbox/dreets-{region}: one outbox a region
     # worker processes reading a night's small files (`clauses.check.read_ahead`); 0: none
-    read_workers: int = field(default_factory=lambda: default_read_workers())
+    read_workers: int = field(default_factory=default_read_workers)
 
     @property
     def landing_dir(self) -> Path:
@@ -48,12 +54,6 @@ class Settings:
     @property
     def extracts_dir(self) -> Path:
         return self.data_dir / "extracts"
-
-
-def default_read_workers() -> int:
-    """One worker process a core this process may run on, at most four."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, cores or 1))
 
 
 def data_dir_from_env(env: dict[str, str] | None = None) -> Path:

@@ -304,7 +304,8 @@ def _done(results: list[Any]) -> Future[list[Any]]:
 def _executor(workers: int) -> ProcessPoolExecutor:
     """Workers forked from the run: they start at once, with the readers imported. Not
     spawned: a spawned worker imports the parent's main module again, and under Airflow that
-    is Airflow's command, which cannot start in a worker. The run forks them before it starts
-    a thread of its own (`read_ahead`'s ``on_start``); a worker only reads files and exits
-    without running the parent's exit handlers."""
+    is Airflow's command, which cannot start in a worker. The first workers are forked before
+    the run starts a thread of its own (`read_ahead`'s ``on_start``); those started after a
+    crash may be forked while GX is being imported, harmless as a worker imports nothing: it
+    only reads files, and exits without running the parent's exit handlers."""
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))

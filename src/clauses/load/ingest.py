@@ -234,8 +234,9 @@ class _Ingestion:
         try:
             if isinstance(ahead, BaseException):
                 raise ahead
-            if ahead is None:
-                ahead = examine(work.entry, work.sha256, open_file(work.entry.path))
+            item = ahead
+            if item is None:
+                item = examine(work.entry, work.sha256, open_file(work.entry.path))
                 pa.default_memory_pool().release_unused()  # what parsing freed
         except FileRefused as refused:
             self._refused_with_copies(work, refused.reason)
@@ -243,8 +244,8 @@ class _Ingestion:
         except Exception as error:  # the file's own, unforeseen: it alone is refused
             self._set_apart(work, error)
             return None
-        ahead.copies = work.copies
-        return ahead
+        item.copies = work.copies
+        return item
 
     def _set_apart(self, work: _Pending, error: Exception) -> None:
         """Refuse a file whose reading or checking raised ``error``: its reader's refusal, or
