@@ -7,6 +7,7 @@ failure (the other regions go on)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -51,7 +52,13 @@ class RegionIngest:
 
 
 class Outcomes(dict[str, RegionIngest]):
-    """Each region's `RegionIngest`, by region code."""
+    """Each region's `RegionIngest`, by region code. Regions committed at once (PostgreSQL)
+    count from threads of their own: every update holds the lock (a file's copies may be
+    another region's)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
 
     def fail(self, region: str, error: BaseException) -> None:
         """Record that ``region`` stops here; an error of the warehouse stops the whole run."""
@@ -74,24 +81,27 @@ class Outcomes(dict[str, RegionIngest]):
             self.add(region, stage, seconds * n / total)
 
     def add(self, region: str, stage: str, seconds: float) -> None:
-        outcome = self[region]
-        setattr(outcome, stage, getattr(outcome, stage) + seconds)
+        with self._lock:
+            outcome = self[region]
+            setattr(outcome, stage, getattr(outcome, stage) + seconds)
 
     def add_rows_load(self, region: str, kind: Kind, seconds: float) -> None:
-        times = self[region].rows_load_s
-        times[kind.value] = times.get(kind.value, 0.0) + seconds
+        with self._lock:
+            times = self[region].rows_load_s
+            times[kind.value] = times.get(kind.value, 0.0) + seconds
 
     def count(self, item: ExaminedFile, inserted: int) -> None:
         """Count a file quarantined or loaded (with its rows), and its copies."""
-        outcome = self[item.entry.region]
-        if item.blocking:
-            outcome.quarantined += 1
-            outcome.quarantined_files.append(item.entry.file_name)
-        else:
-            outcome.loaded += 1
-            outcome.rows_loaded += inserted
-        for entry in item.copies:
-            self[entry.region].copies += 1
+        with self._lock:
+            outcome = self[item.entry.region]
+            if item.blocking:
+                outcome.quarantined += 1
+                outcome.quarantined_files.append(item.entry.file_name)
+            else:
+                outcome.loaded += 1
+                outcome.rows_loaded += inserted
+            for entry in item.copies:
+                self[entry.region].copies += 1
 
 
 @dataclass

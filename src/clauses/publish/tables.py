@@ -12,9 +12,12 @@ import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import re
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -378,8 +381,10 @@ def publish_extracts(
     outbox_template: str | None = None,
     *,
     force: bool = False,
+    processes: int = 1,
 ) -> dict[str, Path]:
-    """Write every region's extract and the national one; returns region → folder.
+    """Write every region's extract and the national one; returns region → folder. The
+    extracts to write are written by ``processes`` processes (`_publish_all`).
 
     Nothing is rewritten that would come out identical (unless `force`): a folder that already
     holds this content (`content_sha256` in its manifest: tables, manifest facts, summary and
@@ -389,45 +394,74 @@ def publish_extracts(
     path holding `{region}`), each region's folder is also delivered to that region's own
     outbox, and nothing else is: no other region's, not the national one.
     """
-    published: dict[str, Path] = {}
     day = as_of.isoformat()
-    written = 0
+    extracts: dict[str, Extract] = {}
     with engine.connect() as connection:
         for region in regions_to_publish(connection, as_of):
             if regions is not None and region not in regions:
                 continue
             tables, manifest = region_tables(connection, region, as_of)
-            extract = Extract(
+            extracts[region] = Extract(
                 extracts_dir / region / day,
                 f"conformite_{region}_{day}.xlsx",
                 tables,
                 manifest,
                 summary_data(connection, as_of, region),
             )
-            if extract.publish(force):
-                written += 1
-                if outbox_template:
-                    outbox = Path(outbox_template.format(region=region)) / day
-                    deliver_folder(extract.target, outbox)
-            published[region] = extract.target
         tables, manifest = national_table(connection, as_of)
-        extract = Extract(
+        extracts["national"] = Extract(
             extracts_dir / "national" / day,
             f"consolidation_nationale_{day}.xlsx",
             tables,
             manifest,
             summary_data(connection, as_of, None),
         )
-        written += extract.publish(force)
-        published["national"] = extract.target
+    written = _publish_all(list(extracts.values()), force, processes)
+    for region, extract in extracts.items():
+        if outbox_template and region != "national" and extract.target in written:
+            deliver_folder(extract.target, Path(outbox_template.format(region=region)) / day)
+    published = {region: extract.target for region, extract in extracts.items()}
     log.info(
         "extracts as of %s in %s: %d written, %d unchanged",
         as_of,
         extracts_dir,
-        written,
-        len(published) - written,
+        len(written),
+        len(published) - len(written),
     )
     return published
+
+
+def _publish_all(extracts: list[Extract], force: bool, processes: int) -> set[Path]:
+    """The folders of ``extracts`` written (`Extract.publish`: one that holds its content
+    already is not). Several to write are written by ``processes`` processes forked from
+    this one: a workbook is a fraction of a second of Python, and the extracts are
+    independent. Workers that cannot start or that die leave the rest to this process."""
+    todo = [e for e in extracts if force or _published_content(e.target) != e.content_sha256]
+    done: dict[int, bool] = {}
+    if processes > 1 and len(todo) > 1:
+        context = multiprocessing.get_context("fork")
+        try:
+            pool = ProcessPoolExecutor(min(processes, len(todo)), mp_context=context)
+            futures = [pool.submit(_publish, extract, force) for extract in todo]
+        except (OSError, NotImplementedError) as error:  # no process can start here
+            log.warning("extracts written in this process: no worker process (%s)", error)
+        else:
+            with pool:
+                for position, future in enumerate(futures):
+                    try:
+                        done[position] = future.result()
+                    except BrokenProcessPool:  # a worker died: this process writes the rest
+                        log.warning("a worker process writing extracts died: written here")
+                        break
+    written = set()
+    for position, extract in enumerate(todo):
+        if done.get(position, False) or (position not in done and extract.publish(force)):
+            written.add(extract.target)
+    return written
+
+
+def _publish(extract: Extract, force: bool) -> bool:
+    return extract.publish(force)
 
 
 @functools.cache
@@ -454,6 +488,7 @@ class Extract:
     manifest: dict[str, Any]
     summary: Any  # visual.SummaryData
 
+    @functools.cached_property
     def content_sha256(self) -> str:
         """What the folder holds, the date aside, computed before writing anything."""
         digest = hashlib.sha256(rendering_code_sha256().encode())
@@ -466,7 +501,7 @@ class Extract:
 
     def publish(self, force: bool) -> bool:
         """Write the folder unless it holds this content already; True when written."""
-        content = self.content_sha256()
+        content = self.content_sha256
         if not force and _published_content(self.target) == content:
             return False
         reuse: dict[str, Path] = {}

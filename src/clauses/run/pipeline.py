@@ -252,7 +252,13 @@ def _run_date(
     report.extracts = {
         region: str(path)
         for region, path in publish_extracts(
-            engine, settings.extracts_dir, as_of, regions, settings.outbox_template, force=force
+            engine,
+            settings.extracts_dir,
+            as_of,
+            regions,
+            settings.outbox_template,
+            force=force,
+            processes=settings.read_workers,
         ).items()
     }
     report.timings = {
