@@ -6,6 +6,8 @@ stops alone, a lost warehouse stops the run, a worker that dies leaves its extra
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
 import os
 import shutil
 import threading
@@ -157,11 +159,15 @@ def test_a_region_that_fails_stops_alone_and_a_lost_warehouse_stops_the_run(
 
 
 def test_extracts_written_by_processes_equal_those_written_here(
-    samples: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    samples: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     """The extracts written by 2 forked processes hold the same files as those written in
     process (CSV byte for byte, workbooks opened back cell for cell); a worker that dies
-    leaves the extracts it did not write to the run, which writes them."""
+    leaves the extracts it did not write to the run, which writes them; where no worker can
+    start (a daemonic process), the run writes them all."""
     landing, _ = samples.get(0.05, 7, defects=True)
     settings = settings_for(landing, tmp_path / "run")
     run_date(settings, AS_OF, live=False)
@@ -169,12 +175,28 @@ def test_extracts_written_by_processes_equal_those_written_here(
     here = publish_extracts(engine, tmp_path / "here", AS_OF, force=True, processes=1)
     forked = publish_extracts(engine, tmp_path / "forked", AS_OF, force=True, processes=2)
 
+    # In a daemonic process (a Celery worker's task) no worker can start: written there.
+    daemonic = multiprocessing.get_context("fork").Process(
+        target=publish_extracts,
+        args=(engine, tmp_path / "daemonic", AS_OF),
+        kwargs={"force": True, "processes": 2},
+        daemon=True,
+    )
+    daemonic.start()
+    daemonic.join(timeout=300)
+    assert daemonic.exitcode == 0
+
     monkeypatch.setattr(publishing, "_publish", die_on_region_11)
-    survived = publish_extracts(engine, tmp_path / "survived", AS_OF, force=True, processes=2)
+    with caplog.at_level(logging.INFO):
+        survived = publish_extracts(engine, tmp_path / "survived", AS_OF, force=True, processes=2)
+    assert "a worker process writing extracts died: written here" in caplog.text
+    # the workers' records are logged by this process
+    assert "extract published at" in caplog.text
     assert len(here) >= 10 and set(here) == set(forked) == set(survived)
     for scope, folder in here.items():
         names = sorted(p.name for p in folder.iterdir())
-        for other in (forked[scope], survived[scope]):
+        elsewhere = tmp_path / "daemonic" / folder.relative_to(tmp_path / "here")
+        for other in (forked[scope], survived[scope], elsewhere):
             assert sorted(p.name for p in other.iterdir()) == names
             for name in names:
                 mine, theirs = folder / name, other / name

@@ -8,7 +8,8 @@ of the files; the run groups, validates and loads them as before.
 - Only a night with enough to read uses workers (`MIN_BYTES`): reading a few files costs less
   than handing them over. A file that is not read whole (a big one) comes back as None: the
   run opens it and streams it itself.
-- Workers are forked from the run, before it starts a thread of its own (see `_executor`).
+- Workers are forked from the run (`clauses.workers`), before it starts a thread of its own
+  (see `_executor`); their log records are logged by the run.
 - Files go to the workers by parcels (`PARCEL_BYTES`, `PARCEL_FILES`): one exchange a file
   would cost more than reading most files.
 - A file's error comes back as its result (its reader's refusal, or an error nobody foresaw,
@@ -28,7 +29,6 @@ of the files; the run groups, validates and loads them as before.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import pickle
 import traceback
 from collections import deque
@@ -43,6 +43,7 @@ import pyarrow as pa
 from clauses.check.examine import ExaminedFile, examine
 from clauses.read.files import open_file
 from clauses.receive.landing import LandingEntry
+from clauses.workers import NO_PROCESS, ForkedPool
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +221,7 @@ class _Pool:
                 return self.executor.submit(read_parcel, self.reader, files)
             except BrokenProcessPool:  # a worker died: its parcels are read again in `take`
                 self.close()
-            except (OSError, AssertionError, NotImplementedError, RuntimeError) as error:
-                # No process can be started here: the run reads the files itself.
+            except NO_PROCESS as error:  # no process can start here: the run reads the files
                 log.warning("reading ahead is not possible here (%s): files read in process", error)
                 self.possible = False
                 return None
@@ -302,10 +302,8 @@ def _done(results: list[Any]) -> Future[list[Any]]:
 
 
 def _executor(workers: int) -> ProcessPoolExecutor:
-    """Workers forked from the run: they start at once, with the readers imported. Not
-    spawned: a spawned worker imports the parent's main module again, and under Airflow that
-    is Airflow's command, which cannot start in a worker. The first workers are forked before
-    the run starts a thread of its own (`read_ahead`'s ``on_start``); those started after a
-    crash may be forked while GX is being imported, harmless as a worker imports nothing: it
-    only reads files, and exits without running the parent's exit handlers."""
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    """Workers forked from the run (`clauses.workers.ForkedPool`). The first ones are forked
+    before the run starts a thread of its own (`read_ahead`'s ``on_start``); those started
+    after a crash may be forked while GX is being imported, harmless as a worker imports
+    nothing: it only reads files, and exits without running the parent's exit handlers."""
+    return ForkedPool(workers)

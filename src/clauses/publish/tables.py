@@ -12,11 +12,9 @@ import functools
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
 import re
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
@@ -46,6 +44,7 @@ from clauses.publish.procurement import (
     snapshot_in_force,
 )
 from clauses.warehouse.engine import sql_query
+from clauses.workers import NO_PROCESS, ForkedPool
 
 log = logging.getLogger(__name__)
 
@@ -439,12 +438,14 @@ def _publish_all(extracts: list[Extract], force: bool, processes: int) -> set[Pa
     todo = [e for e in extracts if force or _published_content(e.target) != e.content_sha256]
     done: dict[int, bool] = {}
     if processes > 1 and len(todo) > 1:
-        context = multiprocessing.get_context("fork")
+        pool = None
         try:
-            pool = ProcessPoolExecutor(min(processes, len(todo)), mp_context=context)
+            pool = ForkedPool(min(processes, len(todo)))
             futures = [pool.submit(_publish, extract, force) for extract in todo]
-        except (OSError, NotImplementedError) as error:  # no process can start here
+        except NO_PROCESS as error:  # no process can start here: this one writes them all
             log.warning("extracts written in this process: no worker process (%s)", error)
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
         else:
             with pool:
                 for position, future in enumerate(futures):
