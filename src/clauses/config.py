@@ -25,7 +25,7 @@ class ConfigurationError(RuntimeError):
     """The environment does not allow a run (for instance no pseudonymisation key)."""
 
 
-def default_read_workers() -> int:
+def default_workers() -> int:
     """One worker process a core this process may run on, at most four."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(4, cores or 1))
@@ -41,7 +41,7 @@ class Settings:
     quarantine_retention_days: int = 90
     outbox_template: str | None = None  # e.g. /srv/outbox/dreets-{region}: one outbox a region
     # worker processes reading a night's small files (`clauses.check.read_ahead`); 0: none
-    read_workers: int = field(default_factory=default_read_workers)
+    workers: int = field(default_factory=default_workers)
 
     @property
     def landing_dir(self) -> Path:
@@ -99,8 +99,9 @@ def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None =
     CLAUSES_PSEUDONYM_KEY (required unless CLAUSES_DEMO=1, which generates a local one),
     CLAUSES_QUARANTINE_RETENTION_DAYS (a whole number of days, 0 or more, default 90; anything
     else is a ConfigurationError), CLAUSES_OUTBOX_TEMPLATE (a folder path holding `{region}`;
-    when set, each region's extract is also delivered there), CLAUSES_READ_WORKERS (worker
-    processes reading the small files of a night, 0 for none; default one a core, at most 4).
+    when set, each region's extract is also delivered there), CLAUSES_WORKERS (worker
+    processes reading the small files of a night and writing its extracts, 0 for none; default
+    one a core, at most 4).
     """
     env = dict(os.environ) if env is None else env
     data_dir = data_dir_from_env(env)
@@ -122,9 +123,9 @@ def load_settings(warehouse_url: str | None = None, env: dict[str, str] | None =
         raise ConfigurationError(
             "CLAUSES_OUTBOX_TEMPLATE must contain {region}: each region has its own outbox"
         )
-    workers = env.get("CLAUSES_READ_WORKERS") or str(default_read_workers())
+    workers = env.get("CLAUSES_WORKERS") or str(default_workers())
     if not workers.isdigit():
         raise ConfigurationError(
-            f"CLAUSES_READ_WORKERS must be a whole number of processes (0 or more): {workers!r}"
+            f"CLAUSES_WORKERS must be a whole number of processes (0 or more): {workers!r}"
         )
     return Settings(data_dir, url, key, retention, outbox, int(workers))

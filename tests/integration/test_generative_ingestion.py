@@ -830,25 +830,25 @@ def staged_rows(url: str) -> Counter[str]:
         engine.dispose()
 
 
-def check_run(landing: Landing, root: Path, warehouse_url: str, read_workers: int = 0) -> None:
+def check_run(landing: Landing, root: Path, warehouse_url: str, workers: int = 0) -> None:
     """Drop ``landing`` in ``root``, run as of AS_OF, check what the run left. Another test of
     the session may have raised the csv module's field limit, which is global to the process:
     the run meets the interpreter's default, as in production, and the limit is put back."""
     previous = csv.field_size_limit(CSV_DEFAULT_FIELD_LIMIT)
     try:
-        _check_run(landing, root, warehouse_url, read_workers)
+        _check_run(landing, root, warehouse_url, workers)
     finally:
         csv.field_size_limit(previous)
 
 
-def _check_run(landing: Landing, root: Path, warehouse_url: str, read_workers: int) -> None:
+def _check_run(landing: Landing, root: Path, warehouse_url: str, workers: int) -> None:
     data_dir = root / "data"
     for planned in landing.files:
         event(planned.mode)
         folder = data_dir / "landing" / planned.region / planned.day.isoformat()
         folder.mkdir(parents=True, exist_ok=True)
         (folder / planned.name).write_bytes(planned.data)
-    settings = Settings(data_dir, warehouse_url, KEY, read_workers=read_workers)
+    settings = Settings(data_dir, warehouse_url, KEY, workers=workers)
     report = run_date(settings, AS_OF, live=False)
     assert report.failed_regions() == [], {
         r: report.regions[r]["error"] for r in report.failed_regions()
@@ -902,12 +902,12 @@ def _check_run(landing: Landing, root: Path, warehouse_url: str, read_workers: i
 
 
 @PROPERTY
-@given(landing=landings(), read_workers=st.sampled_from([0, 0, 2]))
+@given(landing=landings(), workers=st.sampled_from([0, 0, 2]))
 def test_any_landing_zone_is_ingested_whole(
-    landing: Landing, read_workers: int, sqlite_template: Path
+    landing: Landing, workers: int, sqlite_template: Path
 ) -> None:
     """A third of the examples have their files read by worker processes, however few."""
-    event(f"read_workers={read_workers}")
+    event(f"workers={workers}")
     with (
         tempfile.TemporaryDirectory(prefix="clauses-generative-") as folder,
         pytest.MonkeyPatch.context() as patch,
@@ -915,7 +915,7 @@ def test_any_landing_zone_is_ingested_whole(
         patch.setattr(read_ahead, "MIN_BYTES", 0)
         root = Path(folder)
         url = copy_sqlite(sqlite_template, root / "data" / "warehouse.sqlite")
-        check_run(landing, root, url, read_workers)
+        check_run(landing, root, url, workers)
 
 
 @pytest.mark.postgres

@@ -60,9 +60,7 @@ def dump(url: str, data_dir: Path) -> dict[str, Any]:
 def settings_for(landing: Path, root: Path, url: str | None = None) -> Settings:
     data_dir = root / "data"
     shutil.copytree(landing, data_dir / "landing")
-    return Settings(
-        data_dir, url or f"sqlite:///{data_dir / 'warehouse.sqlite'}", KEY, read_workers=0
-    )
+    return Settings(data_dir, url or f"sqlite:///{data_dir / 'warehouse.sqlite'}", KEY, workers=0)
 
 
 def threads_of_commits(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:

@@ -199,7 +199,7 @@ def run_and_dump(landing: Path, root: Path, workers: int) -> dict[str, Any]:
     data_dir = root / "data"
     shutil.copytree(landing, data_dir / "landing")
     url = f"sqlite:///{data_dir / 'warehouse.sqlite'}"
-    report = run_date(Settings(data_dir, url, KEY, read_workers=workers), AS_OF, live=False)
+    report = run_date(Settings(data_dir, url, KEY, workers=workers), AS_OF, live=False)
     assert not report.failed_regions()
     engine = make_engine(url)
     varying = {"file_id", "load_id", "run_id", "loaded_at", "received_at", "registered_at"}

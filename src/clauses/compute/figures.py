@@ -29,6 +29,7 @@ from clauses.fingerprint import update_with_sources
 from clauses.warehouse.engine import (
     COMPUTE_LOCK,
     analyze,
+    analyze_apart,
     as_date,
     insert_mappings,
     lock_for_transaction,
@@ -290,7 +291,10 @@ def _analyze_staging(connection: Connection) -> None:
     if last is not None and rows <= last * (1 + REANALYZE_GROWTH):
         log.debug("staging statistics current (%s rows, %s at the last ANALYZE)", rows, last)
         return
-    analyze(connection, STAGING_TABLES)
+    # The registry and staging rows were committed by the ingestion: analysed apart, at once;
+    # file_partitions was filled just above, in this transaction: analysed in it.
+    analyze_apart(connection.engine, [t for t in STAGING_TABLES if t != "file_partitions"])
+    analyze(connection, ("file_partitions",))
     _execute(connection, "update_analyzed_staging", {"rows": rows})
 
 

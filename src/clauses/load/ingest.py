@@ -198,7 +198,7 @@ class _Ingestion:
         # this process imports Great Expectations.
         read = read_ahead(
             [ToRead(w.entry, w.sha256, w.size) for w in pending],
-            workers=self.settings.read_workers,
+            workers=self.settings.workers,
             small=SMALL_FILE_BYTES,
             on_start=import_gx_ahead,
         )

@@ -258,7 +258,7 @@ def _run_date(
             regions,
             settings.outbox_template,
             force=force,
-            processes=settings.read_workers,
+            processes=settings.workers,
         ).items()
     }
     report.timings = {
