@@ -40,7 +40,7 @@ class Settings:
     pseudonym_key: bytes
     quarantine_retention_days: int = 90
     outbox_template: str | None = None  # e.g. /srv/outbox/dreets-{region}: one outbox a region
-    # worker processes reading a night's small files (`clauses.check.read_ahead`); 0: none
+    # worker processes reading a night's small files and writing its extracts; 0: none
     workers: int = field(default_factory=default_workers)
 
     @property

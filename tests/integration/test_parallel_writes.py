@@ -203,6 +203,28 @@ def test_extracts_written_by_processes_equal_those_written_here(
                 elif name.endswith(".xlsx"):
                     assert cells(mine) == cells(theirs), (scope, name)
 
+    # A publication that fails in a worker is raised, once every other extract the workers
+    # wrote is delivered to its region's outbox (a retry finds them unchanged: never again).
+    monkeypatch.setattr(publishing, "_publish", fail_on_region_24)
+    outboxes = tmp_path / "outbox-{region}"
+    with pytest.raises(OSError, match="region 24"):
+        publish_extracts(
+            engine,
+            tmp_path / "failing",
+            AS_OF,
+            outbox_template=str(outboxes),
+            force=True,
+            processes=2,
+        )
+    delivered = {p.parent.name.removeprefix("outbox-") for p in tmp_path.glob("outbox-*/*")}
+    assert delivered == set(here) - {"24", "national"}
+
+
+def fail_on_region_24(extract: publishing.Extract, force: bool) -> bool:
+    if extract.target.parent.name == "24":
+        raise OSError("cannot write region 24's extract")
+    return extract.publish(force)
+
 
 def die_on_region_11(extract: publishing.Extract, force: bool) -> bool:
     if extract.target.parent.name == "11":

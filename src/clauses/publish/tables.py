@@ -14,7 +14,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
@@ -415,10 +415,13 @@ def publish_extracts(
             manifest,
             summary_data(connection, as_of, None),
         )
-    written = _publish_all(list(extracts.values()), force, processes)
-    for region, extract in extracts.items():
-        if outbox_template and region != "national" and extract.target in written:
-            deliver_folder(extract.target, Path(outbox_template.format(region=region)) / day)
+
+    def deliver(region: str) -> None:  # as soon as it is written: a later failure keeps it
+        if outbox_template and region != "national":
+            folder = extracts[region].target
+            deliver_folder(folder, Path(outbox_template.format(region=region)) / day)
+
+    written = _publish_all(extracts, force, processes, deliver)
     published = {region: extract.target for region, extract in extracts.items()}
     log.info(
         "extracts as of %s in %s: %d written, %d unchanged",
@@ -430,35 +433,58 @@ def publish_extracts(
     return published
 
 
-def _publish_all(extracts: list[Extract], force: bool, processes: int) -> set[Path]:
-    """The folders of ``extracts`` written (`Extract.publish`: one that holds its content
-    already is not). Several to write are written by ``processes`` processes forked from
-    this one: a workbook is a fraction of a second of Python, and the extracts are
-    independent. Workers that cannot start or that die leave the rest to this process."""
-    todo = [e for e in extracts if force or _published_content(e.target) != e.content_sha256]
-    done: dict[int, bool] = {}
+def _publish_all(
+    extracts: dict[str, Extract], force: bool, processes: int, written: Callable[[str], None]
+) -> list[str]:
+    """Publish ``extracts`` (`Extract.publish`: one that holds its content already is not
+    written); ``written`` is called with the scope of each extract written, as soon as it is.
+    Several to write are written by ``processes`` processes forked from this one (a workbook
+    is a fraction of a second of Python, and the extracts are independent); workers that
+    cannot start or that die leave the rest to this process. The first publication that
+    fails stops what this process writes; those the workers wrote are still announced, then
+    its error is raised."""
+    todo = [
+        (scope, extract)
+        for scope, extract in extracts.items()
+        if force or _published_content(extract.target) != extract.content_sha256
+    ]
+    results: dict[str, bool | Exception] = {}
     if processes > 1 and len(todo) > 1:
         pool = None
         try:
             pool = ForkedPool(min(processes, len(todo)))
-            futures = [pool.submit(_publish, extract, force) for extract in todo]
+            futures = {scope: pool.submit(_publish, extract, force) for scope, extract in todo}
         except NO_PROCESS as error:  # no process can start here: this one writes them all
             log.warning("extracts written in this process: no worker process (%s)", error)
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         else:
             with pool:
-                for position, future in enumerate(futures):
+                for scope, future in futures.items():
                     try:
-                        done[position] = future.result()
+                        results[scope] = future.result()
                     except BrokenProcessPool:  # a worker died: this process writes the rest
                         log.warning("a worker process writing extracts died: written here")
                         break
-    written = set()
-    for position, extract in enumerate(todo):
-        if done.get(position, False) or (position not in done and extract.publish(force)):
-            written.add(extract.target)
-    return written
+                    except Exception as error:  # its own failure: raised once the others end
+                        results[scope] = error
+    done: list[str] = []
+    failure: Exception | None = None
+    for scope, extract in todo:
+        outcome = results.get(scope)
+        if outcome is None and failure is None:  # not written by a worker: written here
+            try:
+                outcome = extract.publish(force)
+            except Exception as error:
+                outcome = error
+        if isinstance(outcome, Exception):
+            failure = failure or outcome  # nothing more is written here after a failure
+        elif outcome:  # written (after a failure: by a worker, already)
+            done.append(scope)
+            written(scope)
+    if failure is not None:
+        raise failure
+    return done
 
 
 def _publish(extract: Extract, force: bool) -> bool:
