@@ -43,3 +43,32 @@ def test_every_range_of_the_contract_is_an_expectation_and_back(kind: Kind) -> N
         if e["type"] == BETWEEN
     }
     assert from_suite == from_contract
+
+
+def test_a_contract_column_pickles_as_itself_and_any_other_whole() -> None:
+    """Worker processes send each file's column plan back (`clauses.check.read_ahead`): a
+    column of KINDS comes back as that very column (by its header and name); a column named
+    like two different ones of KINDS, or made elsewhere, comes back equal, not the same."""
+    import dataclasses
+    import pickle
+
+    from clauses.contract.kinds import ColType, Column
+
+    columns = {id(c): c for spec in KINDS.values() for c in spec.columns}.values()
+    by_name: dict[tuple[str, str], set[int]] = {}
+    for column in columns:
+        by_name.setdefault((column.header, column.name), set()).add(id(column))
+    shared = 0
+    for column in columns:
+        back = pickle.loads(pickle.dumps(column, protocol=pickle.HIGHEST_PROTOCOL))
+        assert back == column
+        if len(by_name[column.header, column.name]) == 1:
+            assert back is column
+            shared += 1
+        else:  # two different columns of that name: pickled whole
+            assert back is not column
+    assert shared > 40 and shared < len(columns)
+    made = Column("SIRET porteur", "siret_porteur", ColType.SIRET, required=False)
+    back = pickle.loads(pickle.dumps(made))
+    assert back == made and back is not made
+    assert dataclasses.replace(back, required=True) == KINDS[Kind.HEURES].column("siret_porteur")
