@@ -15,7 +15,7 @@ Memory follows the largest file, never the nation:
   processes on a night with many of them: `clauses.check.read_ahead`) and grouped, all
   regions together, until the group holds `GROUP_CELLS` cells; each group is normalised and
   validated with one GX call per kind, then loaded with one transaction per region (a region's
-  failure never stops another's loads);
+  failure never stops another's loads; on PostgreSQL, `REGION_COMMITS` regions at a time);
 - a big file is read by batches, each normalised, validated and loaded as it comes inside one
   transaction, rolled back (and the file quarantined) when a batch breaks a blocking rule; its
   report adds the batches up, and duplicate rows or repeated keys are found across batches.
