@@ -438,8 +438,8 @@ def _publish_all(
 ) -> list[str]:
     """Publish ``extracts`` (`Extract.publish`: one that holds its content already is not
     written); ``written`` is called with the scope of each extract written, as soon as it is.
-    Several to write are written by ``processes`` processes forked from this one (a workbook
-    is a fraction of a second of Python, and the extracts are independent); workers that
+    Several to render anew are written by ``processes`` processes forked from this one (a
+    workbook is a fraction of a second of Python, and the extracts are independent); workers that
     cannot start or that die leave the rest to this process. The first publication that
     fails stops what this process writes; those the workers wrote are still announced, then
     its error is raised."""
@@ -449,11 +449,14 @@ def _publish_all(
         if force or _published_content(extract.target) != extract.content_sha256
     ]
     results: dict[str, bool | Exception] = {}
-    if processes > 1 and len(todo) > 1:
+    # Only those rendered anew are worth a worker: one whose content equals the previous
+    # date's takes its files (most dates of a backfill), in less than the fork would cost.
+    rendered = [(s, e) for s, e in todo if force or e.previous_with_content() is None]
+    if processes > 1 and len(rendered) > 1:
         pool = None
         try:
-            pool = ForkedPool(min(processes, len(todo)))
-            futures = {scope: pool.submit(_publish, extract, force) for scope, extract in todo}
+            pool = ForkedPool(min(processes, len(rendered)))
+            futures = {scope: pool.submit(_publish, extract, force) for scope, extract in rendered}
         except NO_PROCESS as error:  # no process can start here: this one writes them all
             log.warning("extracts written in this process: no worker process (%s)", error)
             if pool is not None:
@@ -548,6 +551,10 @@ class Extract:
         if previous is not None:
             log.info("%s: same content as %s, its files reused", self.target, previous.name)
         return True
+
+    def previous_with_content(self) -> Path | None:
+        """The previous date's folder of this scope, when it holds this extract's content."""
+        return self._previous_with(self.content_sha256)
 
     def _previous_with(self, content: str) -> Path | None:
         """The latest earlier date's folder of this scope, if it holds the same content."""
