@@ -58,12 +58,8 @@ class ForkedPool(ProcessPoolExecutor):
 class _LogHere(logging.Handler):
     """A worker's record, handled by this process's logger of the same name."""
 
-    def handle(self, record: logging.LogRecord) -> bool:
+    def emit(self, record: logging.LogRecord) -> None:
         logging.getLogger(record.name).handle(record)
-        return True
-
-    def emit(self, record: logging.LogRecord) -> None:  # pragma: no cover - `handle` does it
-        self.handle(record)
 
 
 def _log_to(records: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from support.run_dump import VARYING, left_by_run
 from support.templates import create_database, drop_database
 
 from clauses.config import Settings
@@ -31,30 +32,7 @@ from clauses.warehouse.engine import make_engine, migrate
 
 AS_OF = date(2026, 4, 1)
 KEY = b"parallel-writes-test-key"
-VARYING = {"id", "file_id", "load_id", "run_id", "loaded_at", "received_at", "registered_at"}
-
-
-def dump(url: str, data_dir: Path) -> dict[str, Any]:
-    """What a run left in the warehouse (without ids and times) and its CSV outputs."""
-    engine = make_engine(url)
-    dumped: dict[str, Any] = {}
-    with engine.connect() as connection:
-        for table in ("raw_files", "raw_loads", "dq_results", "stg_heures", "stg_marches"):
-            rows = connection.execute(sa.text(f"SELECT * FROM {table}")).mappings()
-            dumped[table] = sorted(
-                repr(sorted((k, v) for k, v in row.items() if k not in VARYING)).replace(
-                    str(data_dir), "<data>"
-                )
-                for row in rows
-            )
-    engine.dispose()
-    extracts = data_dir / "extracts"
-    dumped["csv"] = {
-        str(p.relative_to(extracts)): p.read_bytes()
-        for p in sorted(extracts.rglob("*.csv"))
-        if p.name != "execution.csv"
-    }
-    return dumped
+TABLES = ("raw_files", "raw_loads", "dq_results", "stg_heures", "stg_marches")
 
 
 def settings_for(landing: Path, root: Path, url: str | None = None) -> Settings:
@@ -90,7 +68,8 @@ def test_regions_committed_at_once_leave_what_one_at_a_time_leaves(
             settings = settings_for(landing, tmp_path / str(threads), url)
             report = run_date(settings, AS_OF, live=False)
             assert not report.failed_regions()
-            dumps[threads] = dump(url, settings.data_dir)
+            # dq_results ids follow the order the regions were committed in
+            dumps[threads] = left_by_run(url, settings.data_dir, TABLES, VARYING | {"id"})
         finally:
             drop_database(postgres_server, url)
         names = set(seen.values())

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
+from support.run_dump import left_by_run
 
 from clauses.check import read_ahead as ahead
 from clauses.check.examine import ExaminedFile, examine
@@ -31,7 +31,6 @@ from clauses.read.files import open_file
 from clauses.read.tables import FileRefused
 from clauses.receive.landing import LandingEntry, file_sha256, scan_landing
 from clauses.run.pipeline import run_date
-from clauses.warehouse.engine import make_engine
 
 AS_OF = date(2026, 4, 1)
 KEY = b"read-ahead-test-key"
@@ -201,27 +200,11 @@ def run_and_dump(landing: Path, root: Path, workers: int) -> dict[str, Any]:
     url = f"sqlite:///{data_dir / 'warehouse.sqlite'}"
     report = run_date(Settings(data_dir, url, KEY, workers=workers), AS_OF, live=False)
     assert not report.failed_regions()
-    engine = make_engine(url)
-    varying = {"file_id", "load_id", "run_id", "loaded_at", "received_at", "registered_at"}
-    dumped: dict[str, Any] = {}
-    with engine.connect() as connection:
-        for table in ("raw_files", "dq_results", "stg_heures", "stg_conventions", "stg_bilans"):
-            rows = connection.execute(sa.text(f"SELECT * FROM {table}")).mappings()
-            dumped[table] = sorted(
-                repr(sorted((k, v) for k, v in row.items() if k not in varying)).replace(
-                    str(data_dir),
-                    "<data>",  # report paths
-                )
-                for row in rows
-            )
-    engine.dispose()
-    extracts = data_dir / "extracts"
-    dumped["csv"] = {
-        str(p.relative_to(extracts)): p.read_bytes()
-        for p in sorted(extracts.rglob("*.csv"))
-        if p.name != "execution.csv"
-    }
-    return dumped
+    return left_by_run(
+        url,
+        data_dir,
+        ("raw_files", "dq_results", "stg_heures", "stg_conventions", "stg_bilans"),
+    )
 
 
 def test_a_run_leaves_the_same_whatever_reads_the_files(

@@ -443,15 +443,11 @@ def _publish_all(
     cannot start or that die leave the rest to this process. The first publication that
     fails stops what this process writes; those the workers wrote are still announced, then
     its error is raised."""
-    todo = [
-        (scope, extract)
-        for scope, extract in extracts.items()
-        if force or _published_content(extract.target) != extract.content_sha256
-    ]
     results: dict[str, bool | Exception] = {}
-    # Only those rendered anew are worth a worker: one whose content equals the previous
-    # date's takes its files (most dates of a backfill), in less than the fork would cost.
-    rendered = [(s, e) for s, e in todo if force or e.previous_with_content() is None]
+    # Only those rendered anew are worth a worker: one published already is left as it is, one
+    # whose content equals the previous date's takes its files (most dates of a backfill), in
+    # less than the fork would cost.
+    rendered = [(scope, extract) for scope, extract in extracts.items() if extract.rendered(force)]
     if processes > 1 and len(rendered) > 1:
         pool = None
         try:
@@ -473,7 +469,7 @@ def _publish_all(
                         results[scope] = error
     done: list[str] = []
     failure: Exception | None = None
-    for scope, extract in todo:
+    for scope, extract in extracts.items():
         outcome = results.get(scope)
         if outcome is None and failure is None:  # not written by a worker: written here
             try:
@@ -552,9 +548,13 @@ class Extract:
             log.info("%s: same content as %s, its files reused", self.target, previous.name)
         return True
 
-    def previous_with_content(self) -> Path | None:
-        """The previous date's folder of this scope, when it holds this extract's content."""
-        return self._previous_with(self.content_sha256)
+    def rendered(self, force: bool) -> bool:
+        """Whether `publish` renders this extract anew: neither published already nor the same
+        content as the previous date's."""
+        if force:
+            return True
+        content = self.content_sha256
+        return _published_content(self.target) != content and self._previous_with(content) is None
 
     def _previous_with(self, content: str) -> Path | None:
         """The latest earlier date's folder of this scope, if it holds the same content."""

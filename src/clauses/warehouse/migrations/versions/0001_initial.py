@@ -163,8 +163,10 @@ def _insert_calendar(calendar: sa.Table) -> None:
         op.bulk_insert(calendar, rows)
         return
     columns = list(rows[0])
-    cursor = bind.connection.driver_connection.cursor()
-    with cursor.copy(f"COPY dim_date ({', '.join(columns)}) FROM STDIN") as copy:
+    with (
+        bind.connection.driver_connection.cursor() as cursor,
+        cursor.copy(f"COPY dim_date ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
         for row in rows:
             copy.write_row([row[column] for column in columns])
 
