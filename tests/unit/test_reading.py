@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import pickle
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import xlsxwriter
+from hypothesis import given
+from hypothesis import strategies as st
 from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv, write_xlsx
 
+from clauses.check.examine import examine
 from clauses.check.normalize import normalize
 from clauses.contract.kinds import KINDS, Kind
-from clauses.read.files import read_file
+from clauses.read.files import open_file, read_file
 from clauses.read.sheets import cell_text
-from clauses.read.tables import FileRefused, ReadResult, SheetTable, detect_kind, is_personal_header
+from clauses.read.tables import (
+    FileRefused,
+    ReadResult,
+    SheetTable,
+    TextBatch,
+    concat_batches,
+    detect_kind,
+    is_personal_header,
+)
+from clauses.receive.landing import LandingEntry
 
 KEY = b"test-key"
 
@@ -845,3 +860,65 @@ def test_the_lines_of_a_mixed_csv_are_found_whatever_its_blocks() -> None:
     cp1252 = _lines(("a;Ã©é", "cp1252"), ("É\u00a0;€", "cp1252"))
     for block in range(1, len(cp1252) + 2):
         assert csv_encoding._utf8_and_other_lines(io.BytesIO(cp1252), 0, block) is None, block
+
+
+def _entry(path: Path) -> LandingEntry:
+    return LandingEntry("11", dt.date(2024, 6, 1), path.name, path)
+
+
+def _batch_values(batch: TextBatch | None) -> tuple[list[int], dict[str, list[str | None]]]:
+    assert batch is not None
+    return batch.rows.tolist(), {name: array.to_pylist() for name, array in batch.columns.items()}
+
+
+def test_a_table_read_whole_reads_again_once_examined_and_pickles_as_itself(
+    tmp_path: Path,
+) -> None:
+    """`examine` takes a small file's rows and its readers let them go (a worker process sends
+    them once, not twice): reading the table again gives the same rows, from the file; the
+    examined file pickles to the same rows, column order and nulls."""
+    files = [
+        write_csv(tmp_path / "heures.csv", HEURES_MESSY_HEADERS, heures_messy(" ")),
+        _messy_workbook(tmp_path / "classeur.xlsx"),
+    ]
+    for path in files:
+        opened = open_file(path)
+        assert opened.whole
+        item = examine(_entry(path), "sha", opened)
+        again = pickle.loads(pickle.dumps(item))
+        for table, copy in zip(item.tables, again.tables, strict=True):
+            assert copy.text is not None and table.text is not None
+            assert list(copy.text.columns) == list(table.text.columns)
+            assert _batch_values(copy.text) == _batch_values(table.text)
+            assert table.reader._kept is None  # type: ignore[attr-defined]
+            assert _batch_values(concat_batches(list(table.reader.batches()))) == _batch_values(
+                table.text
+            )
+            assert _batch_values(concat_batches(list(copy.reader.batches()))) == _batch_values(
+                table.text
+            )
+
+
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=30).flatmap(
+        lambda first: st.tuples(
+            st.just(first),
+            st.lists(
+                st.one_of(st.none(), st.text(max_size=5)), min_size=len(first), max_size=len(first)
+            ),
+        )
+    )
+)
+def test_a_text_batch_pickles_to_the_same_values_and_nulls(
+    values: tuple[list[str | None], list[str | None]],
+) -> None:
+    first, second = values
+    rows = np.arange(3, 3 + len(first), dtype=np.int64)
+    batch = TextBatch(rows, {"b": pa.array(first, pa.string()), "a": pa.array(second, pa.string())})
+    for original in (batch, TextBatch(rows[:0], {})):
+        copy = pickle.loads(pickle.dumps(original))
+        assert copy.rows.dtype == original.rows.dtype
+        assert _batch_values(copy) == _batch_values(original)
+        assert [a.type for a in copy.columns.values()] == [
+            a.type for a in original.columns.values()
+        ]

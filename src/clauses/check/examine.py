@@ -38,8 +38,6 @@ from clauses.receive.landing import LandingEntry
 
 log = logging.getLogger(__name__)
 
-log = logging.getLogger(__name__)
-
 
 # Cells (rows x contract columns) validated together by a big file's batch. GX's cost is mostly
 # per call, memory per cell (a few hundred bytes a cell at the peak of a GX call).
@@ -122,6 +120,7 @@ def examine(entry: LandingEntry, sha256: str, opened: OpenedFile) -> ExaminedFil
             batches = list(reader.batches())
             table.text = concat_batches(batches) if batches else None
             table.rows = len(table.text) if table.text is not None else 0
+            reader.let_go()  # the rows live in the table's text alone (`release_text`)
         item.tables.append(table)
     return item
 

@@ -301,6 +301,9 @@ class _CsvTable(TableReader):
         else:
             yield from self._read()
 
+    def let_go(self) -> None:
+        self._kept = self._data = None
+
     def _read(self) -> Iterator[TextBatch]:
         handle: IO[bytes] | None = None
         try:

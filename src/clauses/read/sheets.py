@@ -273,8 +273,11 @@ class SheetReader(TableReader):
         assert assembler.kind is not None and assembler.plan is not None
         super().__init__(assembler.kind, assembler.name, assembler.plan)
         self._unnamed = assembler.unnamed
-        self._slices = slices  # () -> iterator of SheetSlice, when read by slices
+        self._slices = slices  # () -> iterator of SheetSlice: the sheet read (again)
         self._kept = kept
+
+    def let_go(self) -> None:
+        self._kept = None
 
     def batches(self) -> Iterator[TextBatch]:
         if self._kept is not None:

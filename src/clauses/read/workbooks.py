@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from clauses.read.archives import NO_KIND_XLSX, NOT_XLSX, SHEET_PART, check_zip
 from clauses.read.sheet_slices import open_workbook_sliced
@@ -52,19 +55,32 @@ def _read_workbook_whole(path: Path) -> tuple[list[TableReader], list[str]]:
             if meta.typ != SheetTypeEnum.WorkSheet:
                 ignored.append(meta.name)
                 continue
-            sheet = workbook.get_sheet_by_name(meta.name)
             assembler = SheetAssembler(meta.name)
             batches: list[TextBatch] = []
-            if sheet.start is not None:
-                first_row, first_column = sheet.start
-                piece = SheetSlice.of(
-                    sheet.to_python(skip_empty_area=True), first_row, first_column
-                )
-                if piece is not None:
-                    batches += assembler.feed(piece)
+            for piece in _whole_sheet(workbook, meta.name):
+                batches += assembler.feed(piece)
             batches += assembler.finish()
             if assembler.kind is None:
                 ignored.append(meta.name)
             else:
-                tables.append(SheetReader(assembler, None, batches))
+                again = functools.partial(_whole_sheet_again, path, meta.name)
+                tables.append(SheetReader(assembler, again, batches))
     return tables, ignored
+
+
+def _whole_sheet(workbook: Any, name: str) -> Iterator[SheetSlice]:
+    """The sheet ``name`` of an open calamine workbook, as one slice (none when empty)."""
+    sheet = workbook.get_sheet_by_name(name)
+    if sheet.start is not None:
+        first_row, first_column = sheet.start
+        piece = SheetSlice.of(sheet.to_python(skip_empty_area=True), first_row, first_column)
+        if piece is not None:
+            yield piece
+
+
+def _whole_sheet_again(path: Path, name: str) -> Iterator[SheetSlice]:
+    """The sheet ``name`` of a small workbook, read again (its reader let its rows go)."""
+    from python_calamine import CalamineWorkbook
+
+    with CalamineWorkbook.from_path(str(path)) as workbook:
+        yield from _whole_sheet(workbook, name)
