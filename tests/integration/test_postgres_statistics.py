@@ -12,7 +12,7 @@ from support.small_landing import write_small_landing
 
 from clauses.config import load_settings
 from clauses.run.pipeline import run_date
-from clauses.warehouse.engine import make_engine
+from clauses.warehouse.engine import STAGING_STATISTICS_TARGET, analyze_apart, make_engine
 
 
 def analyze_counts(url: str) -> dict[str, int]:
@@ -72,3 +72,26 @@ def test_decp_versions_are_analyzed_after_a_load_that_grew_them(
     assert analyzed() == 1  # the first load: every version new
     run_date(settings, date(2025, 7, 2))
     assert analyzed() == 1  # one new version: the statistics hold
+
+
+def test_committed_staging_tables_are_sampled_at_the_staging_target(
+    postgres_warehouse_url: str,
+) -> None:
+    """`analyze_apart` samples 300 x `STAGING_STATISTICS_TARGET` rows (a histogram of that
+    many buckets), in its own transactions: the pool's connections keep the server's default."""
+    engine = make_engine(postgres_warehouse_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE statistics_probe (v integer)"))
+        connection.execute(
+            sa.text("INSERT INTO statistics_probe SELECT g FROM generate_series(1, 20000) g")
+        )
+    analyze_apart(engine, ["statistics_probe"])
+    with engine.connect() as connection:
+        buckets = connection.execute(
+            sa.text(
+                "SELECT array_length(histogram_bounds::text::int[], 1) - 1 FROM pg_stats "
+                "WHERE tablename = 'statistics_probe' AND attname = 'v'"
+            )
+        ).scalar_one()
+        default = connection.execute(sa.text("SHOW default_statistics_target")).scalar_one()
+    assert buckets == STAGING_STATISTICS_TARGET < int(default)

@@ -155,17 +155,27 @@ def analyze(connection: Connection, tables: Sequence[str]) -> None:
 
 # Tables `analyze_apart` analyses at a time, each in a connection (a server process) of its own.
 ANALYZE_AT_ONCE = 3
+# ANALYZE samples 300 rows per unit of statistics target, then sorts each column's sample.
+# PostgreSQL's default target, 100, took 0.42 s for a national year's Heures (241,100 rows,
+# 30,000 sampled) and 0.22 s for its Marchés; 30 took 0.11 and 0.07 s, and the year's
+# computation ran in the same time with either statistics (measured on this warehouse).
+STAGING_STATISTICS_TARGET = 30
 
 
 def analyze_apart(engine: Engine, tables: Sequence[str]) -> None:
     """`analyze` of committed tables, `ANALYZE_AT_ONCE` at a time, each in a connection of its
     own: each table's sample is read and summarised by a server process of its own (a national
-    year's staging tables took about a second one after the other). Nothing on SQLite."""
+    year's staging tables took about a second one after the other), with a sample of
+    `STAGING_STATISTICS_TARGET`. Nothing on SQLite."""
     if engine.dialect.name != "postgresql":
         return
 
     def one(table: str) -> None:
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        with engine.begin() as connection:
+            # Inline: PostgreSQL-only setting, for this transaction alone (see the constant).
+            connection.execute(
+                sa.text(f"SET LOCAL default_statistics_target = {STAGING_STATISTICS_TARGET}")
+            )
             analyze(connection, (table,))
 
     with ThreadPoolExecutor(ANALYZE_AT_ONCE, thread_name_prefix="analyze") as pool:
