@@ -163,8 +163,10 @@ def _insert_calendar(calendar: sa.Table) -> None:
         op.bulk_insert(calendar, rows)
         return
     columns = list(rows[0])
+    driver = bind.connection.driver_connection
+    assert driver is not None  # a live connection, in the migration's transaction
     with (
-        bind.connection.driver_connection.cursor() as cursor,
+        driver.cursor() as cursor,
         cursor.copy(f"COPY dim_date ({', '.join(columns)}) FROM STDIN") as copy,
     ):
         for row in rows:
