@@ -42,6 +42,7 @@ RUN /opt/uv-pinned/uv export --frozen --no-dev --no-emit-project --format requir
 COPY --chown=airflow:0 README.md ./
 COPY --chown=airflow:0 src/ ./src/
 RUN uv pip install --no-cache --no-deps --editable . \
+    && python -m compileall -q src \
     && python -c "import clauses"
 
 # Baked-in copies, so that the image also runs without the bind mounts of docker-compose.yml.

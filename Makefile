@@ -34,8 +34,12 @@ $(TOOLS)/bin/uv:
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# The project's own modules are compiled once here, as uv compiles the dependencies
+# (UV_COMPILE_BYTECODE): where PYTHONDONTWRITEBYTECODE is set (these machines, many images),
+# every process would otherwise compile them again (0.12 s of a 0.7 s night with nothing new).
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
+	$(VENV)/bin/python -m compileall -q src dags plugins
 	touch $@
 
 install: $(VENV)/.synced
