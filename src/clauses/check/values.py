@@ -27,6 +27,7 @@ _SPACES = "[ \u00a0\u202f]"
 # Sign, integer part (digits, or groups of three separated by a space, a no-break space or a
 # narrow no-break space), optional decimal part after a comma or a point.
 _NUMBER = re.compile(rf"^([+-]?)(\d{{1,3}}(?:{_SPACES}\d{{3}})+|\d+)(?:[.,](\d+))?$")
+_SPACE = re.compile(_SPACES)
 _EURO_SUFFIX = re.compile(r"\s*€$")
 _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
 _DATE_FR = re.compile(rf"^(\d{{1,2}})/(\d{{1,2}})/(\d{{4}}){_TIME}$")
@@ -104,13 +105,29 @@ def _per_unique(values: pd.Series, parse: Parser, dtype: str) -> pd.Series:
 
 
 def _number_parts(distinct: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(ok, canonical "-1234.5" text, decimal part or NaN) of each text."""
-    parts = distinct.str.extract(_NUMBER)
-    ok = parts[1].notna()
-    integer = parts[1].str.replace(_SPACES, "", regex=True)
-    fraction = ("." + parts[2]).fillna("")
-    canonical = (parts[0].fillna("") + integer + fraction).where(ok, None)
-    return ok, canonical, parts[2]
+    """(ok, canonical "-1234.5" text or None, decimal part or None) of each text. One match a
+    text (pandas' `str.extract` built a frame of its groups: three times as long)."""
+    ok: list[bool] = []
+    canonical: list[str | None] = []
+    fractions: list[str | None] = []
+    for text in distinct:
+        found = _NUMBER.match(text)
+        if found is None:
+            ok.append(False)
+            canonical.append(None)
+            fractions.append(None)
+            continue
+        sign, integer, fraction = found.groups()
+        digits = _SPACE.sub("", integer)
+        ok.append(True)
+        canonical.append(f"{sign}{digits}.{fraction}" if fraction is not None else sign + digits)
+        fractions.append(fraction)
+    index = distinct.index
+    return (
+        pd.Series(ok, index=index, dtype=bool),
+        pd.Series(canonical, index=index, dtype=object),
+        pd.Series(fractions, index=index, dtype=object),
+    )
 
 
 def _numbers(distinct: pd.Series) -> pd.Series:
