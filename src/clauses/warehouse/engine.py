@@ -232,12 +232,13 @@ def bulk_insert(
 def _executemany(
     connection: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> int:
-    """SQLite: the rows as tuples to the driver's executemany (through SQLAlchemy, each row
-    would be a dict whose parameters are compiled one by one: five times slower)."""
+    """The rows as tuples to the driver's executemany (through SQLAlchemy, each row would be a
+    dict whose parameters are compiled one by one: five times slower)."""
+    marker = "?" if connection.dialect.name == "sqlite" else "%s"  # sqlite3's, psycopg's
     # Inline: the table and its columns are the caller's (identifiers cannot be bound); the
     # names come from the contract, not from input.
     statement = (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join([marker] * len(columns))})"
     )
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with contextlib.closing(cursor), driver_errors_wrapped(connection, statement):
@@ -314,10 +315,11 @@ def insert_encoded(
 
 
 def insert_mappings(connection: Connection, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert dict rows (registry entries, results), each with the keys of the first, by
-    `bulk_insert`: through SQLAlchemy, each row's parameters were compiled one by one (0.3 s
-    of a national night's 7,000 registry rows, on PostgreSQL)."""
+    """Insert dict rows (registry entries, results), each with the keys of the first, by the
+    driver's executemany: through SQLAlchemy, each row's parameters were compiled one by one
+    (0.3 s of a national night's 7,000 registry rows, on PostgreSQL). Not by COPY, which
+    PostgreSQL refuses on the tables under row-level security (raw_files, run_summaries)."""
     if not rows:
         return
     columns = list(rows[0])
-    bulk_insert(connection, table, columns, [[row[c] for c in columns] for row in rows])
+    _executemany(connection, table, columns, [[row[c] for c in columns] for row in rows])
