@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from support.decp_files import contract, write_parquet
 from support.small_landing import write_small_landing
@@ -95,3 +96,20 @@ def test_committed_staging_tables_are_sampled_at_the_staging_target(
         ).scalar_one()
         default = connection.execute(sa.text("SHOW default_statistics_target")).scalar_one()
     assert buckets == STAGING_STATISTICS_TARGET < int(default)
+
+
+def test_a_table_that_cannot_be_analysed_apart_fails_the_call(postgres_warehouse_url: str) -> None:
+    """An ANALYZE failing in one of `analyze_apart`'s threads is raised to its caller (the
+    computation, which then fails and is retried), not lost with its thread; the tables
+    analysed beside it are committed."""
+    engine = make_engine(postgres_warehouse_url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE statistics_probe (v integer)"))
+        connection.execute(sa.text("INSERT INTO statistics_probe VALUES (1), (2)"))
+    with pytest.raises(sa.exc.ProgrammingError, match="no_such_table"):
+        analyze_apart(engine, ["statistics_probe", "no_such_table"])
+    with engine.connect() as connection:
+        analysed = connection.execute(
+            sa.text("SELECT count(*) FROM pg_stats WHERE tablename = 'statistics_probe'")
+        ).scalar_one()
+    assert analysed == 1  # its column's statistics, committed by its own transaction
