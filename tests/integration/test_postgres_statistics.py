@@ -80,12 +80,7 @@ def test_committed_staging_tables_are_sampled_at_the_staging_target(
 ) -> None:
     """`analyze_apart` samples 300 x `STAGING_STATISTICS_TARGET` rows (a histogram of that
     many buckets), in its own transactions: the pool's connections keep the server's default."""
-    engine = make_engine(postgres_warehouse_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("CREATE TABLE statistics_probe (v integer)"))
-        connection.execute(
-            sa.text("INSERT INTO statistics_probe SELECT g FROM generate_series(1, 20000) g")
-        )
+    engine = _probe(postgres_warehouse_url, rows=20_000)
     analyze_apart(engine, ["statistics_probe"])
     with engine.connect() as connection:
         buckets = connection.execute(
@@ -102,10 +97,7 @@ def test_a_table_that_cannot_be_analysed_apart_fails_the_call(postgres_warehouse
     """An ANALYZE failing in one of `analyze_apart`'s threads is raised to its caller (the
     computation, which then fails and is retried), not lost with its thread; the tables
     analysed beside it are committed."""
-    engine = make_engine(postgres_warehouse_url)
-    with engine.begin() as connection:
-        connection.execute(sa.text("CREATE TABLE statistics_probe (v integer)"))
-        connection.execute(sa.text("INSERT INTO statistics_probe VALUES (1), (2)"))
+    engine = _probe(postgres_warehouse_url, rows=2)
     with pytest.raises(sa.exc.ProgrammingError, match="no_such_table"):
         analyze_apart(engine, ["statistics_probe", "no_such_table"])
     with engine.connect() as connection:
@@ -113,3 +105,15 @@ def test_a_table_that_cannot_be_analysed_apart_fails_the_call(postgres_warehouse
             sa.text("SELECT count(*) FROM pg_stats WHERE tablename = 'statistics_probe'")
         ).scalar_one()
     assert analysed == 1  # its column's statistics, committed by its own transaction
+
+
+def _probe(url: str, *, rows: int) -> sa.Engine:
+    """The warehouse's engine, with a table `statistics_probe` of ``rows`` distinct integers."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE statistics_probe (v integer)"))
+        connection.execute(
+            sa.text("INSERT INTO statistics_probe SELECT g FROM generate_series(1, :n) g"),
+            {"n": rows},
+        )
+    return engine

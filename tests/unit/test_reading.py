@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import xlsxwriter
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from support.contract_files import SIRET_A, SIRET_B, SIRET_C, SIRET_D, write_csv, write_xlsx
 
@@ -899,6 +899,7 @@ def test_a_table_read_whole_reads_again_once_examined_and_pickles_as_itself(
             )
 
 
+@settings(deadline=None)  # the first example pays pyarrow's IPC set-up; shared machines
 @given(
     st.lists(st.one_of(st.none(), st.text(max_size=12)), max_size=30).flatmap(
         lambda first: st.tuples(

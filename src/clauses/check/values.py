@@ -106,7 +106,8 @@ def _per_unique(values: pd.Series, parse: Parser, dtype: str) -> pd.Series:
 
 def _number_parts(distinct: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
     """(ok, canonical "-1234.5" text or None, decimal part or None) of each text. One match a
-    text (pandas' `str.extract` built a frame of its groups: three times as long)."""
+    text (pandas' `str.extract` built a frame of its groups: 63-74 ms against 34-39 ms for
+    20,000 distinct amounts)."""
     ok: list[bool] = []
     canonical: list[str | None] = []
     fractions: list[str | None] = []
